@@ -1,0 +1,51 @@
+# salesmp: two commands on a fresh clone: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export SALESMP_LANDING ?= $(CURDIR)/data/landing
+export SALESMP_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+export SALESMP_SERVING ?= $(CURDIR)/data/serving.duckdb
+export SALESMP_SITE ?= $(CURDIR)/data/site
+DEMO_ARGS ?= --seed 42 --start 2025-01-01 --days 365 --customers 20000 --orders 300000 --defect-rate 0.001
+
+.PHONY: install demo test lint ui docs bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The dbt manifest is prepared at build time, never parsed when the Dagster definitions load.
+dbt/target/manifest.json: $(VENV)/.installed $(shell find models seeds dbt -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null | grep -v '^dbt/target')
+	@if [ -f dbt/dbt_project.yml ]; then cd dbt && $(BIN)/dbt parse --profiles-dir . --quiet; fi
+	@mkdir -p dbt/target && touch $@
+
+demo: $(VENV)/.installed dbt/target/manifest.json
+	@if [ ! -f $(SALESMP_LANDING)/_ground_truth.json ]; then \
+	  $(BIN)/salesmp generate --out $(SALESMP_LANDING) $(DEMO_ARGS); fi
+	$(BIN)/salesmp run --landing $(SALESMP_LANDING)
+	@echo
+	@echo "Open the Dagster UI with: make ui   (then http://127.0.0.1:3000)"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check dagster_project tests benchmarks
+	@if [ -f .sqlfluff ]; then $(BIN)/sqlfluff lint models dbt/macros --processes 2; fi
+
+test: $(VENV)/.installed dbt/target/manifest.json lint
+	$(BIN)/python -m pytest -q
+
+ui: $(VENV)/.installed dbt/target/manifest.json
+	$(BIN)/python -c "from dagster_project.cli import prepare_dagster_home; prepare_dagster_home()"
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+docs: $(VENV)/.installed
+	cd dbt && $(BIN)/dbt docs generate --profiles-dir . && $(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+
+clean:
+	rm -rf data dbt/target dbt/logs

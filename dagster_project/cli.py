@@ -1,0 +1,276 @@
+"""`salesmp`: generate a landing zone and run the pipeline over it.
+
+Every failure a user can cause ends with one sentence on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from dagster_project.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_RUN_FAILED = 1
+
+DAGSTER_YAML = """\
+# Written by salesmp. One run at a time: DuckDB allows one writing process per warehouse file.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+"""
+
+
+def _date_arg(flag: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{flag} {text!r} is not a date in the form YYYY-MM-DD.") from None
+
+
+def prepare_dagster_home() -> Path:
+    """DAGSTER_HOME (default data/dagster_home) with a dagster.yaml limiting runs to one at a time."""
+    home = Path(os.environ.get("DAGSTER_HOME") or "data/dagster_home").expanduser().resolve()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        yaml = home / "dagster.yaml"
+        if not yaml.exists():
+            yaml.write_text(DAGSTER_YAML)
+    except OSError as exc:
+        raise UserError(f"DAGSTER_HOME {home} cannot be created or written: {exc.strerror}.") from exc
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+# --------------------------------------------------------------------------------------------------
+# generate
+# --------------------------------------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dagster_project.generator import generate_landing_zone
+
+    start = _date_arg("--start", args.start)
+    for flag, value, low in (("--days", args.days, 1), ("--customers", args.customers, 1), ("--orders", args.orders, 1)):
+        if value < low:
+            raise UserError(f"{flag} must be at least {low}, not {value}.")
+    if not 0 <= args.defect_rate < 1:
+        raise UserError(f"--defect-rate must be between 0 and 1, not {args.defect_rate}.")
+    out = Path(args.out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"The output folder {out} cannot be created: {exc.strerror}.") from exc
+    if not os.access(out, os.W_OK):
+        raise UserError(f"The output folder {out} is not writable.")
+    truth = generate_landing_zone(
+        out,
+        seed=args.seed,
+        start=start or date(2025, 1, 1),
+        days=args.days,
+        customers=args.customers,
+        orders=args.orders,
+        defect_rate=args.defect_rate,
+        file_format=args.format,
+        tz=os.environ.get("SALESMP_TZ") or "Asia/Shanghai",
+        progress=not args.quiet,
+    )
+    print(f"Wrote the landing zone to {out} ({_rows_written(truth):,} rows); ground truth in {out / '_ground_truth.json'}.")
+    return 0
+
+
+def _rows_written(truth: dict) -> int:
+    return sum(day["rows_written"] for feed in truth["feeds"].values() for day in feed.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------------------
+
+
+def _first_user_error(result) -> str:
+    """One sentence for a failed run: the UserError raised in a step if any, else the step's error."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        error = event.step_failure_data.error
+        chain = []
+        while error is not None:
+            chain.append(error)
+            error = error.cause
+        for err in chain:
+            if err.cls_name == "UserError":
+                return err.message.split(": ", 1)[-1].strip()
+        deepest = chain[-1]
+        first_line = deepest.message.strip().splitlines()[0] if deepest.message.strip() else deepest.cls_name
+        return f"Step {event.step_key} failed: {first_line}"
+    return "The run failed; see the run's logs in the Dagster UI (make ui)."
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.landing:
+        os.environ["SALESMP_LANDING"] = str(Path(args.landing).expanduser().resolve())
+    from dagster_project.config import load_settings
+
+    settings = load_settings()
+    first_arg = _date_arg("--from", args.date_from)
+    last_arg = _date_arg("--to", args.date_to)
+    if first_arg and last_arg and first_arg > last_arg:
+        raise UserError(f"--from {first_arg} is after --to {last_arg}.")
+    if not settings.landing.is_dir():
+        raise UserError(
+            f"The landing zone {settings.landing} does not exist; create it with "
+            f"`salesmp generate --out {settings.landing}` or set SALESMP_LANDING."
+        )
+    from dagster_project.ingest.sensors import landing_days, range_tags
+
+    days = sorted(date.fromisoformat(d) for d in landing_days(settings.landing))
+    if first_arg or last_arg:
+        first = first_arg or (days[0] if days else None)
+        last = last_arg or (days[-1] if days else None)
+    else:
+        first, last = (days[0], days[-1]) if days else (None, None)
+    if first is None or last is None:
+        raise UserError(f"The landing zone {settings.landing} has no <feed>/<YYYY-MM-DD> folders to load.")
+    if first < settings.partitions_start:
+        raise UserError(
+            f"{first} is before the first partition {settings.partitions_start}; "
+            "set SALESMP_PARTITIONS_START to an earlier date."
+        )
+    today = date.today()
+    if last > today:
+        raise UserError(f"{last} is in the future (today is {today}); arrival days cannot be later than today.")
+
+    # Fail fast, with one sentence, when the warehouse is locked or cannot be written.
+    from dagster_project.resources import connect_duckdb
+
+    connect_duckdb(
+        settings.warehouse, tz=settings.tz, memory_limit=settings.duckdb_memory_limit, threads=1
+    ).close()
+
+    prepare_dagster_home()
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    job = defs.resolve_job_def("salesmp_pipeline")
+    n_days = (last - first).days + 1
+    print(f"Materializing {n_days} partition(s) {first}..{last} as one run (landing {settings.landing}) ...",
+          flush=True)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags=range_tags(first.isoformat(), last.isoformat()),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+    if not result.success:
+        print_load_summary(settings.warehouse, first, last, settings.tz)
+        raise RunFailed(_first_user_error(result))
+    print_load_summary(settings.warehouse, first, last, settings.tz)
+    print(f"Run {result.run_id} succeeded.")
+    return 0
+
+
+class RunFailed(Exception):
+    pass
+
+
+def print_load_summary(warehouse: Path, first: date, last: date, tz: str) -> None:
+    from dagster_project.ingest.feeds import FEEDS
+    from dagster_project.resources import connect_duckdb
+
+    if not warehouse.exists():
+        return
+    try:
+        con = connect_duckdb(warehouse, tz=tz, memory_limit="512MB", threads=1, read_only=True)
+    except UserError:
+        return
+    try:
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='ingest_log'"
+        ).fetchone()[0]:
+            return
+        loaded = dict(
+            (feed, (read, ok, bad))
+            for feed, read, ok, bad in con.execute(
+                """SELECT feed, sum(rows_read), sum(rows_loaded), sum(rows_quarantined) FROM raw.ingest_log
+                   WHERE partition_date BETWEEN ? AND ? GROUP BY feed""",
+                [first, last],
+            ).fetchall()
+        )
+        reasons: dict[str, list[str]] = {}
+        for feed, code, n in con.execute(
+            """SELECT feed, reason_code, count(*) FROM raw.quarantine WHERE partition_date BETWEEN ? AND ?
+               GROUP BY ALL ORDER BY feed, count(*) DESC""",
+            [first, last],
+        ).fetchall():
+            reasons.setdefault(feed, []).append(f"{code}={n}")
+    finally:
+        con.close()
+    print(f"\nRows per feed, arrival days {first}..{last}:")
+    print(f"  {'feed':<18}{'read':>12}{'loaded':>12}{'quarantined':>13}  quarantined by reason")
+    for feed in FEEDS:
+        read, ok, bad = loaded.get(feed, (0, 0, 0))
+        print(f"  {feed:<18}{read:>12,}{ok:>12,}{bad:>13,}  {', '.join(reasons.get(feed, [])) or '-'}")
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salesmp", description="Sales-customer data mid-platform.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a seeded sample landing zone and its _ground_truth.json")
+    gen.add_argument("--out", required=True, help="landing-zone folder to write")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--start", default="2025-01-01", help="first arrival day, YYYY-MM-DD")
+    gen.add_argument("--days", type=int, default=365)
+    gen.add_argument("--customers", type=int, default=20_000)
+    gen.add_argument("--orders", type=int, default=300_000)
+    gen.add_argument("--defect-rate", type=float, default=0.001)
+    gen.add_argument("--format", choices=["csv", "jsonl", "parquet", "mixed"], default="mixed")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="materialize every partition of the landing zone as one run")
+    run.add_argument("--landing", help="landing-zone folder (default $SALESMP_LANDING or data/landing)")
+    run.add_argument("--from", dest="date_from", help="first arrival day, YYYY-MM-DD")
+    run.add_argument("--to", dest="date_to", help="last arrival day, YYYY-MM-DD")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return int(exc.code or 0) and EXIT_USER_ERROR
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"salesmp: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except RunFailed as exc:
+        print(f"salesmp: the run failed: {exc}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except KeyboardInterrupt:
+        print("salesmp: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the promise is one sentence, never a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"salesmp: unexpected error ({type(exc).__name__}): {first}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

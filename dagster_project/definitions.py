@@ -1,0 +1,41 @@
+"""The one Dagster `Definitions` of the project (`[tool.dagster] module_name`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.config import load_settings
+from dagster_project.ingest.assets import raw_assets
+from dagster_project.ingest.sensors import build_automation
+from dagster_project.partitions import daily_partitions
+from dagster_project.resources import DuckDBWarehouse
+
+settings = load_settings()
+
+# One job over every asset. In-process execution: DuckDB allows one writing process per file, so
+# the steps of a run must not run in parallel processes.
+pipeline_job = dg.define_asset_job(
+    name="salesmp_pipeline",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
+    executor_def=dg.in_process_executor,
+    description="Ingest the landing zone, build the dbt marts, run the gates and publish.",
+)
+
+landing_zone_sensor, daily_yesterday_schedule = build_automation(pipeline_job)
+
+defs = dg.Definitions(
+    assets=[*raw_assets],
+    jobs=[pipeline_job],
+    sensors=[landing_zone_sensor],
+    schedules=[daily_yesterday_schedule],
+    executor=dg.in_process_executor,
+    resources={
+        "warehouse": DuckDBWarehouse(
+            path=str(settings.warehouse),
+            tz=settings.tz,
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+        ),
+    },
+)

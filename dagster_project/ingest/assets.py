@@ -1,0 +1,84 @@
+"""One daily-partitioned asset per landing feed: landing folder -> raw.<feed> + raw.quarantine."""
+
+
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from dagster_project.config import load_settings
+from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Feed
+from dagster_project.ingest.loader import PartitionResult, ensure_raw_schema, ingest_partition
+from dagster_project.partitions import daily_partitions, days_in
+from dagster_project.resources import DuckDBWarehouse
+
+OWNER = "team:data-platform"
+
+
+def _summary_table(results: list[PartitionResult]) -> str:
+    lines = ["| day | files | read | loaded | quarantined | reasons |", "|---|---|---|---|---|---|"]
+    for r in results:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(r.reasons.items())) or "-"
+        status = "no files (empty day)" if not r.files else str(len(r.files))
+        lines.append(
+            f"| {r.partition_date} | {status} | {r.rows_read} | {r.rows_loaded} | "
+            f"{r.rows_quarantined} | {reasons} |"
+        )
+    return "\n".join(lines[:2] + lines[2:][-60:])
+
+
+def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=feed.name,
+        key_prefix=["raw"],
+        group_name="raw",
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        owners=[OWNER],
+        kinds={"duckdb", "python"},
+        tags={"layer": "raw"},
+        description=(
+            f"{feed.description} Reads landing folder `<landing>/{feed.name}/<day>/` for each arrival day "
+            f"into `raw.{feed.name}` (every valid record as it arrived, typed, with lineage columns); "
+            f"bad rows go to `raw.quarantine` with a reason code. Key: {' + '.join(feed.key)}."
+        ),
+    )
+    def _raw_feed(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        settings = load_settings()
+        ingested_at = datetime.now(UTC)
+        results: list[PartitionResult] = []
+        with warehouse.connect() as con:
+            ensure_raw_schema(con)
+            for day in days_in(context):
+                results.append(ingest_partition(con, settings.landing, feed.name, day, ingested_at))
+        reasons: Counter = Counter()
+        for r in results:
+            reasons.update(r.reasons)
+        read = sum(r.rows_read for r in results)
+        loaded = sum(r.rows_loaded for r in results)
+        quarantined = sum(r.rows_quarantined for r in results)
+        assert read == loaded + quarantined, "rows read must equal rows loaded + rows quarantined"
+        empty_days = [r.partition_date.isoformat() for r in results if not r.files]
+        if empty_days:
+            context.log.warning(
+                f"{feed.name}: no files for {len(empty_days)} day(s), e.g. {', '.join(empty_days[:5])}"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_read": read,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "quarantined_by_reason": {code: reasons.get(code, 0) for code in REASON_CODES},
+                "files": sum(len(r.files) for r in results),
+                "empty_days": len(empty_days),
+                "days": dg.MetadataValue.md(_summary_table(results)),
+                "landing_folder": dg.MetadataValue.path(str(settings.landing / feed.name)),
+            }
+        )
+
+    return _raw_feed
+
+
+raw_assets = [build_raw_asset(feed) for feed in FEEDS.values()]
+RAW_ASSET_KEYS = [dg.AssetKey(["raw", name]) for name in FEEDS]

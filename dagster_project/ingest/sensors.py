@@ -1,0 +1,88 @@
+"""Automation: a sensor that notices new landing folders, and the daily schedule for yesterday."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from dagster_project.config import load_settings
+from dagster_project.ingest.feeds import FEEDS
+
+ASSET_PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+
+
+def landing_days(landing: Path) -> dict[str, float]:
+    """Every YYYY-MM-DD folder of any feed, with the newest modification time below it."""
+    found: dict[str, float] = {}
+    for feed in FEEDS:
+        root = landing / feed
+        if not root.is_dir():
+            continue
+        for folder in root.iterdir():
+            try:
+                date.fromisoformat(folder.name)
+            except ValueError:
+                continue
+            if folder.is_dir():
+                mtimes = [p.stat().st_mtime for p in folder.iterdir()] + [folder.stat().st_mtime]
+                found[folder.name] = max(found.get(folder.name, 0.0), *mtimes)
+    return found
+
+
+def contiguous_ranges(days: list[str]) -> list[tuple[str, str]]:
+    """Group sorted ISO days into contiguous (first, last) ranges."""
+    ranges: list[tuple[str, str]] = []
+    for day in sorted(days):
+        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) == timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Tags that make one run cover a partition range (single-run backfill policy)."""
+    return {ASSET_PARTITION_RANGE_START: first, ASSET_PARTITION_RANGE_END: last}
+
+
+def build_automation(job: dg.UnresolvedAssetJobDefinition):
+    @dg.sensor(
+        name="landing_zone_sensor",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Requests one run per contiguous range of new or changed landing-zone date folders.",
+    )
+    def landing_zone_sensor(context: dg.SensorEvaluationContext):
+        settings = load_settings()
+        seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
+        current = landing_days(settings.landing)
+        changed = [d for d, m in current.items() if seen.get(d) != m]
+        if not changed:
+            return dg.SkipReason(f"No new or changed date folders in {settings.landing}.")
+        for first, last in contiguous_ranges(changed):
+            signature = max(current[d] for d in changed if first <= d <= last)
+            yield dg.RunRequest(run_key=f"{first}..{last}@{signature}", tags=range_tags(first, last))
+        context.update_cursor(json.dumps(current, sort_keys=True))
+
+    settings = load_settings()
+
+    @dg.schedule(
+        name="daily_yesterday_schedule",
+        job=job,
+        cron_schedule="30 1 * * *",
+        execution_timezone=settings.tz,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="At 01:30 local time, materializes yesterday's arrival partition end to end.",
+    )
+    def daily_yesterday_schedule(context: dg.ScheduleEvaluationContext):
+        now = context.scheduled_execution_time or datetime.now(ZoneInfo(settings.tz))
+        yesterday = (now.astimezone(ZoneInfo(settings.tz)) - timedelta(days=1)).date().isoformat()
+        return dg.RunRequest(run_key=yesterday, partition_key=yesterday)
+
+    return landing_zone_sensor, daily_yesterday_schedule

@@ -1,0 +1,71 @@
+"""The DuckDB warehouse resource: one writer at a time, settings from configuration."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.errors import UserError
+
+
+def friendly_duckdb_error(path: Path, exc: duckdb.Error) -> UserError:
+    """Turn DuckDB's open errors into one sentence a user can act on."""
+    text = str(exc)
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        pid = re.search(r"PID (\d+)", text)
+        holder = f" (process {pid.group(1)})" if pid else ""
+        return UserError(
+            f"The warehouse {path} is locked by another process{holder}; wait for it to finish or stop it."
+        )
+    if "Permission denied" in text or "Read-only file system" in text or "Cannot open file" in text:
+        return UserError(f"The warehouse {path} cannot be written: check that its folder is writable.")
+    return UserError(f"The warehouse {path} cannot be opened: {text.splitlines()[0]}")
+
+
+def connect_duckdb(
+    path: Path, *, tz: str, memory_limit: str, threads: int, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"The warehouse folder {path.parent} cannot be created: {exc.strerror}.") from exc
+    try:
+        con = duckdb.connect(
+            str(path),
+            read_only=read_only,
+            config={"memory_limit": memory_limit, "threads": threads},
+        )
+        # Naive timestamps in the feeds are local times in SALESMP_TZ (ICU is loaded on first use).
+        con.execute(f"SET TimeZone = '{tz}'")
+    except duckdb.Error as exc:
+        raise friendly_duckdb_error(path, exc) from exc
+    return con
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """The build warehouse (SALESMP_WAREHOUSE). Only the pipeline writes it; readers use serving."""
+
+    path: str
+    tz: str = "Asia/Shanghai"
+    memory_limit: str = "1536MB"
+    threads: int = 2
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect_duckdb(
+            Path(self.path),
+            tz=self.tz,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            read_only=read_only,
+        )
+        try:
+            yield con
+        finally:
+            con.close()
