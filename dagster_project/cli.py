@@ -55,8 +55,6 @@ def prepare_dagster_home() -> Path:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from dagster_project.generator import generate_landing_zone
-
     start = _date_arg("--start", args.start)
     for flag, value, low in (("--days", args.days, 1), ("--customers", args.customers, 1), ("--orders", args.orders, 1)):
         if value < low:
@@ -70,6 +68,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UserError(f"The output folder {out} cannot be created: {exc.strerror}.") from exc
     if not os.access(out, os.W_OK):
         raise UserError(f"The output folder {out} is not writable.")
+    from dagster_project.generator import generate_landing_zone
+
     truth = generate_landing_zone(
         out,
         seed=args.seed,

@@ -1,0 +1,46 @@
+{#- The arrival window of incremental models: raw rows whose _partition_date is in
+    [var('min_date'), var('max_date')). Dagster passes both per partition; without them every
+    arrival is read. When the target table does not exist yet only max_date applies, so a first
+    windowed run builds the same table as the sequence of daily runs up to that window. -#}
+{% macro arrival_window(column='_partition_date') -%}
+    {%- set min_date = var('min_date', none) -%}
+    {%- set max_date = var('max_date', none) -%}
+    {%- set clauses = [] -%}
+    {%- if min_date and is_incremental() -%}
+        {%- do clauses.append(column ~ " >= cast('" ~ salesmp_iso_date(min_date) ~ "' as date)") -%}
+    {%- endif -%}
+    {%- if max_date -%}
+        {%- do clauses.append(column ~ " < cast('" ~ salesmp_iso_date(max_date) ~ "' as date)") -%}
+    {%- endif -%}
+    {{ clauses | join(' and ') if clauses else '1 = 1' }}
+{%- endmacro %}
+
+{#- A var date checked to be ISO (YYYY-MM-DD) before it is written into SQL. -#}
+{% macro salesmp_iso_date(value) -%}
+    {%- set text = value | string -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("min_date / max_date must be ISO dates (YYYY-MM-DD), got " ~ text) }}
+    {%- endif -%}
+    {{ text }}
+{%- endmacro %}
+
+{#- The last day covered by the run: max_date - 1 when Dagster passes a window, else none. -#}
+{% macro window_last_day() -%}
+    {%- set max_date = var('max_date', none) -%}
+    {%- if max_date -%}
+        {{ salesmp_add_days("cast('" ~ salesmp_iso_date(max_date) ~ "' as date)", -1) }}
+    {%- else -%}
+        cast(null as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The contract's rule for the latest record of a key: updated_at desc (feeds that have it), then
+    _partition_date, _source_file, _line_number desc. Rank 1 is the latest record. -#}
+{% macro latest_record_rank(key_columns, has_updated_at) -%}
+    row_number() over (
+        partition by {{ key_columns | join(', ') }}
+        order by
+            {% if has_updated_at -%} updated_at desc, {% endif -%}
+            _partition_date desc, _source_file desc, _line_number desc
+    )
+{%- endmacro %}

@@ -1,0 +1,40 @@
+{#- Personal data never leaves staging in clear: a salted SHA-256 and a masked display form. -#}
+
+{#- Salted hash of a trimmed, lower-cased value; NULL stays NULL. -#}
+{% macro salesmp_pii_hash(column) -%}
+    case when {{ column }} is not null then
+        {{ salesmp_sha256(dbt.concat(["'" ~ var('pii_salt') ~ "'", "'|'", "lower(trim(" ~ column ~ "))"])) }}
+    end
+{%- endmacro %}
+
+{#- 13812341234 -> 138****1234; shorter than 8 characters -> ****. -#}
+{% macro salesmp_mask_phone(column) -%}
+    case
+        when {{ column }} is null then null
+        when {{ dbt.length('trim(' ~ column ~ ')') }} >= 8 then
+            {{ dbt.concat(["substr(trim(" ~ column ~ "), 1, 3)", "'****'", dbt.right('trim(' ~ column ~ ')', 4)]) }}
+        else '****'
+    end
+{%- endmacro %}
+
+{#- zhang.wei@example.com -> z***@example.com; without @ -> ***. -#}
+{% macro salesmp_mask_email(column) -%}
+    case
+        when {{ column }} is null then null
+        when {{ dbt.position("'@'", column) }} > 1 then
+            {{ dbt.concat([
+                "substr(trim(" ~ column ~ "), 1, 1)",
+                "'***'",
+                "substr(trim(" ~ column ~ "), " ~ dbt.position("'@'", 'trim(' ~ column ~ ')') ~ ")",
+            ]) }}
+        else '***'
+    end
+{%- endmacro %}
+
+{#- Zhang Wei -> Z**; keeps the first character only. -#}
+{% macro salesmp_mask_name(column) -%}
+    case
+        when {{ column }} is null then null
+        else {{ dbt.concat(["substr(trim(" ~ column ~ "), 1, 1)", "'**'"]) }}
+    end
+{%- endmacro %}

@@ -1,0 +1,97 @@
+"""The command line's one-sentence errors, and the Dagster definitions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import duckdb
+
+from tests.conftest import ROOT, run_salesmp
+
+
+def _one_sentence(result) -> str:
+    err = result.stderr.strip()
+    assert "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("salesmp: ")
+    return err
+
+
+def test_missing_landing_zone(data_env, tmp_path):
+    result = run_salesmp(["run", "--landing", str(tmp_path / "nowhere")], data_env)
+    assert result.returncode != 0
+    assert "does not exist" in _one_sentence(result)
+
+
+def test_bad_dates(data_env, tmp_path):
+    (tmp_path / "landing" / "orders" / "2025-01-01").mkdir(parents=True)
+    for args, words in (
+        (["--from", "2025-13-01"], "is not a date"),
+        (["--to", "yesterday"], "is not a date"),
+        (["--from", "2025-02-01", "--to", "2025-01-01"], "is after"),
+    ):
+        result = run_salesmp(["run", *args], data_env)
+        assert result.returncode != 0
+        assert words in _one_sentence(result)
+
+
+def test_generate_bad_arguments(data_env, tmp_path):
+    result = run_salesmp(["generate", "--out", str(tmp_path / "x"), "--start", "2025-02-30"], data_env)
+    assert result.returncode != 0 and "is not a date" in _one_sentence(result)
+    result = run_salesmp(["generate", "--out", str(tmp_path / "x"), "--defect-rate", "2"], data_env)
+    assert result.returncode != 0 and "defect-rate" in _one_sentence(result)
+
+
+def test_unwritable_warehouse(data_env, tmp_path):
+    (tmp_path / "landing" / "orders" / "2025-01-01").mkdir(parents=True)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    data_env["SALESMP_WAREHOUSE"] = str(blocker / "warehouse.duckdb")
+    result = run_salesmp(["run"], data_env)
+    assert result.returncode != 0
+    assert "cannot be" in _one_sentence(result)
+
+
+def test_locked_warehouse(data_env, tmp_path):
+    (tmp_path / "landing" / "orders" / "2025-01-01").mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ok', flush=True); "
+         "time.sleep(60)", data_env["SALESMP_WAREHOUSE"]],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = run_salesmp(["run"], data_env)
+        assert result.returncode != 0
+        assert "locked by another process" in _one_sentence(result)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_empty_days_are_an_outcome(data_env, tmp_path):
+    for day in ("2025-01-01", "2025-01-03"):
+        (tmp_path / "landing" / "orders" / day).mkdir(parents=True)
+    result = run_salesmp(["run"], data_env)
+    assert result.returncode == 0, result.stderr
+    con = duckdb.connect(data_env["SALESMP_WAREHOUSE"], read_only=True)
+    days = con.execute("SELECT count(DISTINCT partition_date) FROM raw.ingest_log").fetchone()[0]
+    con.close()
+    assert days == 3  # 2025-01-02 has no folder at all and is still a recorded, empty partition
+
+
+def test_definitions_load_quickly_and_completely():
+    start = time.perf_counter()
+    code = (
+        "from dagster_project.definitions import defs;"
+        "specs = list(defs.resolve_all_asset_specs());"
+        "print(len(specs));"
+        "defs.resolve_job_def('salesmp_pipeline');"
+        "print(sorted(s.name for s in defs.schedules), sorted(s.name for s in defs.sensors))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "daily_yesterday_schedule" in out.stdout and "landing_zone_sensor" in out.stdout
+    assert time.perf_counter() - start < 60
