@@ -44,7 +44,7 @@ try:  # the feed contract in code (column lists and keys)
 except ImportError:  # pragma: no cover - the project is installed in the venv
     FEEDS = None
 
-__all__ = ["compute_care_marts", "MART_NAMES"]
+__all__ = ["compute_care_marts", "MART_NAMES", "MART_KEYS", "as_of_date"]
 
 MART_NAMES = (
     "mart_churn_warning",
@@ -57,6 +57,19 @@ MART_NAMES = (
     "mart_referral_vs_paid",
     "mart_sales_kpis",
 )
+
+# Key columns of each mart (for compare.assert_frames_match); NULL keys match NULL keys.
+MART_KEYS: dict[str, list[str]] = {
+    "mart_churn_warning": ["customer_id"],
+    "mart_loyalty": ["customer_id"],
+    "mart_complaint_sla": ["ticket_id"],
+    "mart_complaint_sla_monthly": ["grain", "channel_id", "month"],
+    "mart_interview_sample": ["month", "customer_id"],
+    "mart_channel_conflict": ["channel_id", "month"],
+    "fct_conflict_orders": ["order_id"],
+    "mart_referral_vs_paid": ["month"],
+    "mart_sales_kpis": ["grain", "channel_id", "month"],
+}
 
 LINEAGE = ("_source_file", "_line_number", "_partition_date", "_ingested_at")
 STAGE_RANK = {"created": 0, "qualified": 1, "proposal": 2, "won": 3, "lost": 4}
@@ -462,11 +475,14 @@ def _churn_warning(ctx: _Ctx, rfm: pd.DataFrame, care: dict, offers: dict) -> pd
     out["churn_warning"] = pd.array(
         (streak.to_numpy() >= int(care["churn_streak_months"])), dtype="boolean"
     )
-    r = rfm.set_index("customer_id")
-    out["customer_tier"] = out["customer_id"].map(r["customer_tier"])
-    out["rfm_segment"] = out["customer_id"].map(r["rfm_segment"])
-    out["monetary"] = _money_col(out["customer_id"].map(r["monetary_cents"]))
-    out["win_back_offer"] = out["customer_tier"].map(offers)
+    ids = list(out["customer_id"])
+    for col in ("customer_tier", "rfm_segment"):
+        look = dict(zip(rfm["customer_id"], rfm[col], strict=True))
+        out[col] = pd.Series([look.get(c) for c in ids], index=out.index, dtype=object)
+    look = dict(zip(rfm["customer_id"], rfm["monetary_cents"], strict=True))
+    out["monetary"] = pd.Series([_money(look.get(c)) for c in ids], index=out.index, dtype=object)
+    out["win_back_offer"] = pd.Series([offers.get(t) for t in out["customer_tier"]], index=out.index,
+                                      dtype=object)
     return out.sort_values("customer_id").reset_index(drop=True)
 
 
@@ -509,8 +525,9 @@ def _loyalty(ctx: _Ctx, tiers_seed: pd.DataFrame) -> pd.DataFrame:
     # tier_since: the local date of the purchase whose running total first reaches the tier minimum
     pm = p.merge(out[["customer_id", "tier_rank", "tier_min"]], on="customer_id")
     pm = pm[(pm["tier_rank"] > 0) & (pm["running"] >= pm["tier_min"])]
-    since = pm.drop_duplicates("customer_id", keep="first").set_index("customer_id")["day"]
-    out["tier_since"] = _as_date_col(out["customer_id"].map(since))
+    first_reach = pm.drop_duplicates("customer_id", keep="first")
+    since = dict(zip(first_reach["customer_id"], (d.date() for d in first_reach["day"]), strict=True))
+    out["tier_since"] = pd.Series([since.get(c) for c in out["customer_id"]], index=out.index, dtype=object)
     res = pd.DataFrame(
         {
             "customer_id": out["customer_id"],
@@ -544,7 +561,8 @@ def _complaint_sla(ctx: _Ctx, care: dict) -> pd.DataFrame:
     is_open = c["resolved_at"].isna() | (c["resolved_at"] >= eod)
     resp_passed = (c["opened_at"] + resp_limit) < eod
     res_passed = (c["opened_at"] + res_limit) < eod
-    response_breached = (resp_passed & ~responded_within.fillna(False)).astype("boolean").where(is_open, pd.NA)
+    late = resp_passed & ~responded_within.fillna(False)
+    response_breached = late.astype("boolean").where(is_open, pd.NA)
     resolution_breached = res_passed.astype("boolean").where(is_open, pd.NA)
     out = pd.DataFrame(
         {
@@ -635,7 +653,7 @@ def _interview_sample(ctx: _Ctx, rfm: pd.DataFrame, care: dict) -> pd.DataFrame:
     p = ctx.purchases
     if p.empty:
         return pd.DataFrame(columns=cols)
-    tier = rfm.set_index("customer_id")["customer_tier"]
+    tier = dict(zip(rfm["customer_id"], rfm["customer_tier"], strict=True))
     rows = []
     first_mi = int(_mi_of(p["day"].min())) + 1  # the first month whose window can hold a purchase
     for mi in range(first_mi, ctx.mi_D + 1):
@@ -646,7 +664,7 @@ def _interview_sample(ctx: _Ctx, rfm: pd.DataFrame, care: dict) -> pd.DataFrame:
             continue
         label = start.strftime("%Y-%m-%d")
         e = pd.DataFrame({"customer_id": ids})
-        e["customer_tier"] = e["customer_id"].map(tier).fillna("potential")
+        e["customer_tier"] = [tier.get(c) or "potential" for c in ids]
         e["sample_key"] = [hashlib.md5((cid + label).encode("utf-8")).hexdigest() for cid in ids]
         e = e.sort_values(["customer_tier", "sample_key", "customer_id"], kind="mergesort")
         e["sample_rank"] = e.groupby("customer_tier").cumcount() + 1
@@ -672,27 +690,40 @@ def _conflict(ctx: _Ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
     h = ctx.channels_history[["channel_id", "updated_at", "channel_type", "authorized_regions"]].copy()
     h = h.rename(columns={"updated_at": "record_updated_at"})
     p = ctx.purchases[ctx.purchases["channel_id"].isin(h["channel_id"])].copy()
-    p = p.sort_values("order_ts", kind="mergesort")
-    h_sorted = h.sort_values("record_updated_at", kind="mergesort")
-    m = pd.merge_asof(
-        p,
-        h_sorted,
-        left_on="order_ts",
-        right_on="record_updated_at",
-        by="channel_id",
-        direction="backward",
-    )
-    # an order that predates every record of its channel is judged by the channel's earliest record
-    earliest = h.sort_values(["channel_id", "record_updated_at"], kind="mergesort").drop_duplicates(
-        "channel_id"
-    ).set_index("channel_id")
-    miss = m["record_updated_at"].isna()
-    for col in ("record_updated_at", "channel_type", "authorized_regions"):
-        m.loc[miss, col] = m.loc[miss, "channel_id"].map(earliest[col])
-    m["regions"] = m["authorized_regions"].map(_norm_regions)
+    p = p.sort_values("order_ts", kind="mergesort").reset_index(drop=True)
+    p["channel_id"] = p["channel_id"].astype(object)
+    h["channel_id"] = h["channel_id"].astype(object)
+    if len(p):
+        m = pd.merge_asof(
+            p,
+            h.sort_values("record_updated_at", kind="mergesort"),
+            left_on="order_ts",
+            right_on="record_updated_at",
+            by="channel_id",
+            direction="backward",
+        )
+        # an order that predates every record of its channel is judged by the channel's earliest
+        # record
+        earliest = (
+            h.sort_values(["channel_id", "record_updated_at"], kind="mergesort")
+            .drop_duplicates("channel_id")
+            .set_index("channel_id")
+        )
+        miss = m["record_updated_at"].isna()
+        for col in ("record_updated_at", "channel_type", "authorized_regions"):
+            m[col] = m[col].where(~miss, m["channel_id"].map(earliest[col]))
+    else:
+        m = p.assign(record_updated_at=pd.Series([], dtype="datetime64[us, UTC]"),
+                     channel_type=pd.Series([], dtype=object),
+                     authorized_regions=pd.Series([], dtype=object))
+    m["regions"] = pd.Series([_norm_regions(v) for v in m["authorized_regions"]], index=m.index, dtype=object)
     m = m[(m["channel_type"] == "partner") & (m["regions"].map(len) > 0)].copy()
-    m["ship"] = m["ship_region"].map(_norm_region)
-    m["conflict"] = [s is not None and s not in r for s, r in zip(m["ship"], m["regions"], strict=True)]
+    m["ship"] = pd.Series([_norm_region(v) for v in m["ship_region"]], index=m.index, dtype=object)
+    m["conflict"] = pd.Series(
+        [s is not None and s not in r for s, r in zip(m["ship"], m["regions"], strict=True)],
+        index=m.index,
+        dtype=bool,
+    )
 
     conf = m[m["conflict"]].sort_values(["order_ts", "order_id"], kind="mergesort")
     fct = pd.DataFrame(
@@ -972,7 +1003,7 @@ def compute_care_marts(
     sla = _complaint_sla(ctx, care)
     sla_monthly = _sla_monthly(sla)
     conflict, fct_conflict = _conflict(ctx)
-    return {
+    marts = {
         "mart_churn_warning": _churn_warning(ctx, rfm, care, offers),
         "mart_loyalty": _loyalty(ctx, tiers_seed),
         "mart_complaint_sla": sla.drop(columns=["_mi", "_resp_due", "_res_due"]),
@@ -983,6 +1014,16 @@ def compute_care_marts(
         "mart_referral_vs_paid": _referral_vs_paid(ctx),
         "mart_sales_kpis": _sales_kpis(ctx, nps, kpi),
     }
+    return {name: _finish(df) for name, df in marts.items()}
+
+
+def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    """Text, money and date columns as object columns with None for NULL (as raw_io.load_mart)."""
+    df = df.reset_index(drop=True).copy()
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.StringDtype) or df[c].dtype == object:
+            df[c] = pd.Series([None if _is_null(v) else v for v in df[c]], index=df.index, dtype=object)
+    return df
 
 
 def as_of_date(raw: dict[str, pd.DataFrame]) -> date:

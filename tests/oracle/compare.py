@@ -124,16 +124,13 @@ def assert_frames_match(
     compare_cols = [c for c in expected.columns if c not in keys and c in actual.columns]
 
     if money_cols is None:
-        money_cols = [
-            c for c in expected.columns
-            if expected[c].map(lambda v: isinstance(v, Decimal)).any()
-        ]
+        money_cols = [c for c in expected.columns if expected[c].map(lambda v: isinstance(v, Decimal)).any()]
     money = set(money_cols)
 
     def index(df: pd.DataFrame, side: str) -> dict[tuple, int]:
         out: dict[tuple, int] = {}
         dups: list[tuple] = []
-        for i, row in enumerate(zip(*(df[k] for k in keys))):
+        for i, row in enumerate(zip(*(df[k] for k in keys), strict=True)):
             key = tuple(_norm_key(v) for v in row)
             if key in out:
                 dups.append(key)
@@ -148,7 +145,8 @@ def assert_frames_match(
     extra = sorted(set(a_idx) - set(e_idx), key=_key_sort)
     if missing:
         problems.append(
-            f"{len(missing)} keys {keys} in expected but not in actual (missing), first: {missing[:max_report]}"
+            f"{len(missing)} keys {keys} in expected but not in actual (missing), "
+            f"first: {missing[:max_report]}"
         )
     if extra:
         problems.append(
@@ -170,7 +168,7 @@ def assert_frames_match(
                 n_diffs += 1
                 diff_cols[c] = diff_cols.get(c, 0) + 1
                 if len(diffs) < max_report:
-                    key_txt = ", ".join(f"{k}={_fmt(v)}" for k, v in zip(keys, key))
+                    key_txt = ", ".join(f"{k}={_fmt(v)}" for k, v in zip(keys, key, strict=True))
                     diffs.append(f"  {key_txt} | {c} | actual={_fmt(av)} | expected={_fmt(ev)} ({why})")
     if n_diffs:
         problems.append(

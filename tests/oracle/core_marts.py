@@ -39,6 +39,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dagster_project.ingest.feeds import FEEDS, LINEAGE_COLUMNS
@@ -170,14 +171,17 @@ class Seeds:
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as fh:
-        return [{k.strip(): (v.strip() if v is not None else v) for k, v in row.items()}
-                for row in csv.DictReader(fh)]
+        return [
+            {k.strip(): (v.strip() if v is not None else v) for k, v in row.items()}
+            for row in csv.DictReader(fh)
+        ]
 
 
 def load_seeds(seeds_dir: Path) -> Seeds:
     seeds_dir = Path(seeds_dir)
     thresholds = {
-        r["threshold_name"]: Fraction(r["threshold_value"]) for r in _read_csv(seeds_dir / "mart_thresholds.csv")
+        r["threshold_name"]: Fraction(r["threshold_value"])
+        for r in _read_csv(seeds_dir / "mart_thresholds.csv")
     }
     segment_map = {
         (int(r["r_score"]), int(r["fm_score"])): r["rfm_segment"]
@@ -362,7 +366,9 @@ def _feed(raw: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
             df[col.name] = pd.Series(
                 [None if _is_null(v) else str(v) for v in df[col.name]], index=df.index, dtype=object
             )
-    df["_partition_date"] = pd.Series([_as_date(v) for v in df["_partition_date"]], index=df.index, dtype=object)
+    df["_partition_date"] = pd.Series(
+        [_as_date(v) for v in df["_partition_date"]], index=df.index, dtype=object
+    )
     df["_source_file"] = pd.Series(
         [None if _is_null(v) else str(v) for v in df["_source_file"]], index=df.index, dtype=object
     )
@@ -386,8 +392,14 @@ def latest_records(df: pd.DataFrame, key: list[str], has_updated_at: bool) -> pd
     return ordered.drop_duplicates(subset=key, keep="first")
 
 
+def _rows(df: pd.DataFrame, keep) -> pd.DataFrame:
+    """The rows of df where `keep` (an iterable of bools, one per row) is true."""
+    return df.loc[np.fromiter((bool(k) for k in keep), dtype=bool, count=len(df))]
+
+
 def _arrived(df: pd.DataFrame, by: dt.date) -> pd.DataFrame:
-    return df[[p is not None and p <= by for p in df["_partition_date"]]]
+    """Rows that had arrived by `by` (their _partition_date is on or before it)."""
+    return _rows(df, (p is not None and p <= by for p in df["_partition_date"]))
 
 
 def _local_dates(ts: pd.Series, tz: str) -> pd.Series:
@@ -432,8 +444,11 @@ def _inputs(raw: dict[str, pd.DataFrame], seeds_dir: Path, tz: str) -> _Inputs:
 def purchases(orders: pd.DataFrame, arrived_by: dt.date, as_of: dt.date) -> pd.DataFrame:
     """Orders whose latest record (among rows arrived by `arrived_by`) is `paid`, dated <= as_of."""
     latest = latest_records(_arrived(orders, arrived_by), ["order_id"], has_updated_at=True)
-    keep = [(s == "paid") and (d is not None and d <= as_of) for s, d in zip(latest["status"], latest["order_date"])]
-    p = latest[keep].copy()
+    keep = (
+        (s == "paid") and (d is not None and d <= as_of)
+        for s, d in zip(latest["status"], latest["order_date"], strict=True)
+    )
+    p = _rows(latest, keep).copy()
     p["month"] = [month_start(d) for d in p["order_date"]]
     return p.sort_values(["order_ts", "order_id"], kind="mergesort").reset_index(drop=True)
 
@@ -449,7 +464,7 @@ def _rfm_rows(p: pd.DataFrame, D: dt.date, seeds: Seeds) -> list[dict]:
     # customer_id -> {purchase date -> revenue of that day}, and purchase count
     day_revenue: dict[str, dict[dt.date, Decimal]] = {}
     frequency: dict[str, int] = {}
-    for c, d, a in zip(p["customer_id"], p["order_date"], p["amount"]):
+    for c, d, a in zip(p["customer_id"], p["order_date"], p["amount"], strict=True):
         days = day_revenue.setdefault(c, {})
         days[d] = days.get(d, Decimal("0.00")) + a
         frequency[c] = frequency.get(c, 0) + 1
@@ -488,7 +503,7 @@ def _rfm_rows(p: pd.DataFrame, D: dt.date, seeds: Seeds) -> list[dict]:
     m = cume_dist_scores([x["monetary"] for x in rows])
     strategic_min = seeds.t("strategic_revenue_365d")
     growth_min_f = seeds.t("growth_min_f_score")
-    for x, rs, fs, ms in zip(rows, r, f, m):
+    for x, rs, fs, ms in zip(rows, r, f, m, strict=True):
         x["r_score"], x["f_score"], x["m_score"] = rs, fs, ms
         x["fm_score"] = -(-(fs + ms) // 2)
         x["rfm_segment"] = seeds.segment_map[(rs, x["fm_score"])]
@@ -508,7 +523,7 @@ def customer_rfm(inp: _Inputs) -> pd.DataFrame:
 
 def customer_tiers(inp: _Inputs, rfm: pd.DataFrame) -> pd.DataFrame:
     known = sorted({c for c in _arrived(inp.customers, inp.D)["customer_id"] if c is not None})
-    tier_of = dict(zip(rfm["customer_id"], rfm["customer_tier"]))
+    tier_of = dict(zip(rfm["customer_id"], rfm["customer_tier"], strict=True))
     rows = [{"customer_id": c, "customer_tier": tier_of.get(c, "potential")} for c in known]
     return _typed_frame(rows, TIERS_COLUMNS)
 
@@ -535,13 +550,13 @@ def customer_rfm_history(inp: _Inputs) -> pd.DataFrame:
 
 def _activity_by_channel_month(inp: _Inputs) -> dict[tuple[str, dt.date], dict]:
     a = latest_records(_arrived(inp.activity, inp.D), ["activity_date", "channel_id"], has_updated_at=False)
-    a = a[[d is not None and d <= inp.D for d in a["activity_date"]]].copy()
+    a = _rows(a, (d is not None and d <= inp.D for d in a["activity_date"])).copy()
     a["month"] = [month_start(d) for d in a["activity_date"]]
     out: dict[tuple[str, dt.date], dict] = {}
     for (channel_id, m), g in a.groupby(["channel_id", "month"], sort=True):
         visits = [_as_int(v) for v in g["visits"]]
         secs = [_as_float(v) for v in g["avg_visit_seconds"]]
-        both = [(v, s) for v, s in zip(visits, secs) if v is not None and s is not None]
+        both = [(v, s) for v, s in zip(visits, secs, strict=True) if v is not None and s is not None]
         weight = sum(v for v, _ in both)
         out[(channel_id, m)] = {
             "visits": sum(v for v in visits if v is not None),
@@ -556,7 +571,7 @@ def _activity_by_channel_month(inp: _Inputs) -> dict[tuple[str, dt.date], dict]:
 def _purchases_by_channel_month(p: pd.DataFrame) -> dict[tuple[str, dt.date], dict]:
     # Date of each customer's second purchase through each channel (repeat buyer from then on).
     dates_through: dict[tuple[str, str], list[dt.date]] = {}
-    for c, ch, d in zip(p["customer_id"], p["channel_id"], p["order_date"]):
+    for c, ch, d in zip(p["customer_id"], p["channel_id"], p["order_date"], strict=True):
         dates_through.setdefault((c, ch), []).append(d)
     second_date = {k: sorted(v)[1] for k, v in dates_through.items() if len(v) >= 2}
     out: dict[tuple[str, dt.date], dict] = {}
@@ -576,13 +591,13 @@ def _purchases_by_channel_month(p: pd.DataFrame) -> dict[tuple[str, dt.date], di
 def lead_facts(inp: _Inputs) -> pd.DataFrame:
     """One row per lead: channel_id, cohort month, created date, furthest funnel step, won cycle."""
     latest = latest_records(_arrived(inp.leads, inp.D), ["lead_id", "stage"], has_updated_at=False)
-    latest = latest[[d is not None and d <= inp.D for d in latest["stage_date"]]].copy()
+    latest = _rows(latest, (d is not None and d <= inp.D for d in latest["stage_date"])).copy()
     latest["_stage_rank"] = [STAGE_ORDER[s] for s in latest["stage"]]
     # Each lead's rows in the order stage_ts, then funnel order: the first row gives the channel.
     latest = latest.sort_values(["lead_id", "stage_ts", "_stage_rank"], kind="mergesort")
     per_lead: dict[str, dict] = {}
     for lead_id, channel_id, stage, stage_date in zip(
-        latest["lead_id"], latest["channel_id"], latest["stage"], latest["stage_date"]
+        latest["lead_id"], latest["channel_id"], latest["stage"], latest["stage_date"], strict=False
     ):
         lead = per_lead.setdefault(
             lead_id, {"channel_id": channel_id, "earliest_date": stage_date, "stage_dates": {}}
@@ -604,7 +619,9 @@ def lead_facts(inp: _Inputs) -> pd.DataFrame:
                 "cycle_days": None if won_date is None else (won_date - created_date).days,
             }
         )
-    return pd.DataFrame(rows, columns=["lead_id", "channel_id", "created_date", "month", "reached", "cycle_days"])
+    return pd.DataFrame(
+        rows, columns=["lead_id", "channel_id", "created_date", "month", "reached", "cycle_days"]
+    )
 
 
 def _leads_by_channel_month(inp: _Inputs) -> dict[tuple[str, dt.date], dict]:
@@ -629,7 +646,7 @@ def _leads_by_channel_month(inp: _Inputs) -> dict[tuple[str, dt.date], dict]:
 
 def _channel_types(inp: _Inputs) -> dict[str, str | None]:
     ch = latest_records(_arrived(inp.channels, inp.D), ["channel_id"], has_updated_at=True)
-    return dict(zip(ch["channel_id"], ch["channel_type"]))
+    return dict(zip(ch["channel_id"], ch["channel_type"], strict=True))
 
 
 def _channel_months(inp: _Inputs, p: pd.DataFrame):
@@ -699,8 +716,8 @@ def channel_health(inp: _Inputs, p: pd.DataFrame) -> pd.DataFrame:
     s = inp.seeds
     # First purchase of every customer (p is sorted by order_ts, order_id).
     first = p.drop_duplicates("customer_id", keep="first")
-    first_channel = dict(zip(first["customer_id"], first["channel_id"]))
-    first_date = dict(zip(first["customer_id"], first["order_date"]))
+    first_channel = dict(zip(first["customer_id"], first["channel_id"], strict=True))
+    first_date = dict(zip(first["customer_id"], first["order_date"], strict=True))
     acq_channel = pd.Series(first_channel, dtype=object)
     acq_day = pd.Series({c: d.toordinal() for c, d in first_date.items()}, dtype="int64")
     p_acq_channel = p["customer_id"].map(first_channel)
@@ -737,7 +754,9 @@ def channel_health(inp: _Inputs, p: pd.DataFrame) -> pd.DataFrame:
             )
         else:
             clv = None
-        cac_over = None if (cac is None or clv is None) else Fraction(cac) > s.t("cac_clv_ratio") * Fraction(clv)
+        cac_over = (
+            None if (cac is None or clv is None) else Fraction(cac) > s.t("cac_clv_ratio") * Fraction(clv)
+        )
         bench = s.benchmarks.get(types.get(channel_id))
         conversion = ratio(b.get("orders", 0), a.get("visits", 0))
         rows.append(
@@ -807,14 +826,16 @@ def _nps_figures(scores: list[int], csats: list[int | None], low_sample: Fractio
 
 def nps(inp: _Inputs, tiers: pd.DataFrame) -> pd.DataFrame:
     s = latest_records(_arrived(inp.surveys, inp.D), ["response_id"], has_updated_at=False)
-    s = s[[d is not None and d <= inp.D for d in s["submitted_date"]]].copy()
+    s = _rows(s, (d is not None and d <= inp.D for d in s["submitted_date"])).copy()
     s["month"] = [month_start(d) for d in s["submitted_date"]]
     # Latest answer first: submitted_at desc, then response_id desc.
     s = s.sort_values(["submitted_at", "response_id"], ascending=False, kind="mergesort")
-    tier_of = dict(zip(tiers["customer_id"], tiers["customer_tier"]))
+    tier_of = dict(zip(tiers["customer_id"], tiers["customer_tier"], strict=True))
     low = inp.seeds.t("nps_low_sample")
 
-    per_channel = s[s["channel_id"].notna()].drop_duplicates(["customer_id", "month", "channel_id"], keep="first")
+    per_channel = s[s["channel_id"].notna()].drop_duplicates(
+        ["customer_id", "month", "channel_id"], keep="first"
+    )
     per_customer = s.drop_duplicates(["customer_id", "month"], keep="first").copy()
     per_customer["customer_tier"] = [tier_of.get(c, "potential") for c in per_customer["customer_id"]]
 
@@ -827,8 +848,9 @@ def nps(inp: _Inputs, tiers: pd.DataFrame) -> pd.DataFrame:
             row = {"grain": grain, "channel_id": None, "customer_tier": None, "month": key[-1]}
             if key_col:
                 row[key_col] = key[0]
-            row.update(_nps_figures([int(x) for x in g["nps_score"]],
-                                    [_as_int(c) for c in g["csat_score"]], low))
+            row.update(
+                _nps_figures([int(x) for x in g["nps_score"]], [_as_int(c) for c in g["csat_score"]], low)
+            )
             rows.append(row)
 
     add(per_channel, "channel", "channel_id")

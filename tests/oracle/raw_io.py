@@ -16,6 +16,7 @@ Conventions of the frames returned (the same as the oracle's output, see core_ma
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,8 +25,18 @@ import pandas as pd
 
 from dagster_project.ingest.feeds import FEEDS
 
-INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-             "UINTEGER", "UBIGINT", "UHUGEINT"}
+INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 
 
 def _quote(name: str) -> str:
@@ -68,7 +79,11 @@ def _read_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.D
         else:
             select.append(_quote(name))
     sql = f"select {', '.join(select)} from {_quote(schema)}.{_quote(table)}"
-    df = con.execute(sql).df()
+    with warnings.catch_warnings():
+        # DuckDB's own DataFrame construction trips a pandas deprecation warning (not ours).
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        df = con.execute(sql).df()
     for name, dtype in columns:
         col = df[name]
         if dtype.startswith("DECIMAL") or dtype.startswith("NUMERIC"):
@@ -110,8 +125,12 @@ def load_raw(db_path: str | Path) -> dict[str, pd.DataFrame]:
             if feed.name in present:
                 out[feed.name] = _read_table(con, "raw", feed.name)
             else:
-                cols = list(feed.column_names) + ["_source_file", "_line_number", "_partition_date",
-                                                  "_ingested_at"]
+                cols = list(feed.column_names) + [
+                    "_source_file",
+                    "_line_number",
+                    "_partition_date",
+                    "_ingested_at",
+                ]
                 out[feed.name] = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
         out["ingest_log"] = _read_table(con, "raw", "ingest_log")
         if "quarantine" in present:

@@ -1,0 +1,109 @@
+{#- The RFM / BTYD / tier computation of mart_customer_rfm, shared with mart_customer_rfm_history.
+    `purchases` names a CTE with snapshot_date, customer_id, order_id, order_date, amount: the
+    purchases as of each snapshot (dated on or before it). Emits CTEs ending in `customer_rfm`, one
+    row per (snapshot_date, customer_id). Definitions: models/marts/_marts.yml. -#}
+{% macro salesmp_customer_rfm(purchases) %}
+purchase_days as (
+    select
+        snapshot_date,
+        customer_id,
+        order_date,
+        sum(amount) as day_revenue
+    from {{ purchases }}
+    group by snapshot_date, customer_id, order_date
+),
+
+customer_totals as (
+    select
+        purchases.snapshot_date,
+        purchases.customer_id,
+        min(purchases.order_date) as first_purchase_date,
+        max(purchases.order_date) as last_purchase_date,
+        count(*) as frequency,
+        sum(purchases.amount) as monetary,
+        sum(
+            case
+                when purchases.order_date >= {{ salesmp_add_days('purchases.snapshot_date', -364) }}
+                    then purchases.amount
+                else 0
+            end
+        ) as revenue_365d
+    from {{ purchases }} as purchases
+    group by purchases.snapshot_date, purchases.customer_id
+),
+
+customer_days as (
+    select
+        customer_totals.snapshot_date,
+        customer_totals.customer_id,
+        count(*) as purchase_day_count,
+        sum(
+            case
+                when purchase_days.order_date > customer_totals.first_purchase_date
+                    then purchase_days.day_revenue
+                else 0
+            end
+        ) as repeat_revenue
+    from customer_totals
+    inner join purchase_days
+        on
+            customer_totals.snapshot_date = purchase_days.snapshot_date
+            and customer_totals.customer_id = purchase_days.customer_id
+    group by customer_totals.snapshot_date, customer_totals.customer_id
+),
+
+customer_figures as (
+    select
+        customer_totals.snapshot_date,
+        customer_totals.customer_id,
+        customer_totals.first_purchase_date,
+        customer_totals.last_purchase_date,
+        {{ salesmp_days_between('customer_totals.last_purchase_date', 'customer_totals.snapshot_date') }}
+            as recency_days,
+        customer_totals.frequency,
+        cast(customer_totals.monetary as decimal(18, 2)) as monetary,
+        {{ salesmp_money_div('customer_totals.monetary', 'customer_totals.frequency') }} as avg_order_value,
+        customer_days.purchase_day_count - 1 as repeat_frequency,
+        {{ salesmp_days_between('customer_totals.first_purchase_date', 'customer_totals.last_purchase_date') }}
+            as recency_btyd,
+        {{ salesmp_days_between('customer_totals.first_purchase_date', 'customer_totals.snapshot_date') }}
+            as t_days,
+        coalesce(
+            {{ salesmp_money_div('customer_days.repeat_revenue', 'customer_days.purchase_day_count - 1') }},
+            cast(0 as decimal(18, 2))
+        ) as repeat_monetary_avg,
+        cast(customer_totals.revenue_365d as decimal(18, 2)) as revenue_365d
+    from customer_totals
+    inner join customer_days
+        on
+            customer_totals.snapshot_date = customer_days.snapshot_date
+            and customer_totals.customer_id = customer_days.customer_id
+),
+
+customer_scores as (
+    select
+        *,
+        {{ salesmp_ceil_cume_dist(5, 'recency_days desc', 'snapshot_date') }} as r_score,
+        {{ salesmp_ceil_cume_dist(5, 'frequency', 'snapshot_date') }} as f_score,
+        {{ salesmp_ceil_cume_dist(5, 'monetary', 'snapshot_date') }} as m_score
+    from customer_figures
+),
+
+customer_rfm as (
+    select
+        customer_scores.*,
+        cast(ceil((customer_scores.f_score + customer_scores.m_score) / 2.0) as bigint) as fm_score,
+        segment_map.rfm_segment,
+        case
+            when customer_scores.revenue_365d >= {{ mart_threshold('strategic_revenue_365d') }} then 'strategic'
+            when customer_scores.f_score >= {{ mart_threshold('growth_min_f_score') }} then 'growth'
+            else 'potential'
+        end as customer_tier
+    from customer_scores
+    left join {{ ref('rfm_segment_map') }} as segment_map
+        on
+            customer_scores.r_score = segment_map.r_score
+            and cast(ceil((customer_scores.f_score + customer_scores.m_score) / 2.0) as bigint)
+            = segment_map.fm_score
+)
+{% endmacro %}

@@ -1,0 +1,76 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='ticket_id',
+        on_schema_change='fail',
+    )
+}}
+-- Complaint tickets, latest record per ticket_id; incremental on the arrival partition.
+with arrivals as (
+    select
+        ticket_id,
+        customer_id,
+        channel_id,
+        opened_at,
+        first_response_at,
+        resolved_at,
+        category,
+        severity,
+        updated_at,
+        _partition_date,
+        _source_file,
+        _line_number,
+        _ingested_at
+    from {{ source('raw', 'complaints') }}
+    where {{ arrival_window() }}
+),
+
+candidates as (
+    select * from arrivals
+    {% if is_incremental() %}
+        union all
+        select
+            ticket_id,
+            customer_id,
+            channel_id,
+            opened_at,
+            first_response_at,
+            resolved_at,
+            category,
+            severity,
+            updated_at,
+            _partition_date,
+            _source_file,
+            _line_number,
+            _ingested_at
+        from {{ this }}
+        where ticket_id in (select arrivals.ticket_id from arrivals)
+    {% endif %}
+),
+
+ranked as (
+    select
+        *,
+        {{ latest_record_rank(['ticket_id'], true) }} as record_rank
+    from candidates
+)
+
+select
+    ticket_id,
+    customer_id,
+    channel_id,
+    opened_at,
+    {{ salesmp_local_date('opened_at') }} as opened_date,
+    {{ salesmp_month_start(salesmp_local_date('opened_at')) }} as opened_month,
+    first_response_at,
+    resolved_at,
+    category,
+    severity,
+    updated_at,
+    _partition_date,
+    _source_file,
+    _line_number,
+    _ingested_at
+from ranked
+where record_rank = 1

@@ -1,0 +1,79 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='order_id',
+        on_schema_change='fail',
+    )
+}}
+-- Orders, latest record per order_id. Incremental on the arrival partition: a run reads the raw
+-- arrivals of its window, puts them beside the stored rows of the same orders and keeps the latest
+-- by the contract's rule, so a late-arriving older record never overwrites a newer one.
+with arrivals as (
+    select
+        order_id,
+        customer_id,
+        channel_id,
+        order_ts,
+        amount,
+        status,
+        updated_at,
+        ship_region,
+        is_referral,
+        _partition_date,
+        _source_file,
+        _line_number,
+        _ingested_at
+    from {{ source('raw', 'orders') }}
+    where {{ arrival_window() }}
+),
+
+candidates as (
+    select * from arrivals
+    {% if is_incremental() %}
+        union all
+        select
+            order_id,
+            customer_id,
+            channel_id,
+            order_ts,
+            amount,
+            status,
+            updated_at,
+            ship_region,
+            is_referral,
+            _partition_date,
+            _source_file,
+            _line_number,
+            _ingested_at
+        from {{ this }}
+        where order_id in (select arrivals.order_id from arrivals)
+    {% endif %}
+),
+
+ranked as (
+    select
+        *,
+        {{ latest_record_rank(['order_id'], true) }} as record_rank
+    from candidates
+)
+
+select
+    order_id,
+    customer_id,
+    channel_id,
+    order_ts,
+    {{ salesmp_local_date('order_ts') }} as order_date,
+    {{ salesmp_month_start(salesmp_local_date('order_ts')) }} as order_month,
+    cast(amount as decimal(18, 2)) as amount,
+    status,
+    status = 'paid' as is_paid,
+    updated_at,
+    ship_region,
+    is_referral,
+    _partition_date,
+    _source_file,
+    _line_number,
+    _ingested_at
+from ranked
+where record_rank = 1
