@@ -96,7 +96,28 @@ def _rows_written(truth: dict) -> int:
 
 
 def _first_user_error(result) -> str:
-    """One sentence for a failed run: the UserError raised in a step if any, else the step's error."""
+    """One sentence for a failed run: a failed blocking check (its own summary: the check, the asset and
+    the numbers), else the UserError raised in a step, else the step's error."""
+    failed_checks = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.event_specific_data.passed
+        and e.event_specific_data.severity.value == "ERROR"
+        and e.event_specific_data.blocking
+    ]
+    if failed_checks:
+        first = failed_checks[0]
+        summary = first.metadata.get("summary")
+        if summary is not None:
+            sentence = str(summary.value)
+        else:  # a dbt test: its name, model and failing-row count
+            failures = first.metadata.get("dagster_dbt/failed_row_count")
+            count = f" with {failures.value:,} failing row(s)" if failures is not None else ""
+            sentence = f"Check {first.check_name} on {first.asset_key.to_user_string()} failed (ERROR){count}."
+        if len(failed_checks) > 1:
+            sentence = sentence.rstrip(".") + f" (and {len(failed_checks) - 1} more failing blocking check(s))."
+        return sentence + " Nothing was published."
     for event in result.all_events:
         if not event.is_step_failure:
             continue
@@ -169,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             instance=instance,
             tags=range_tags(first.isoformat(), last.isoformat()),
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     if not result.success:
         print_load_summary(settings.warehouse, first, last, settings.tz)

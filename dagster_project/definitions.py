@@ -8,7 +8,10 @@ from dagster_project.config import load_settings
 from dagster_project.ingest.assets import raw_assets
 from dagster_project.ingest.sensors import build_automation
 from dagster_project.partitions import daily_partitions
+from dagster_project.publish.assets import build_publish_asset
+from dagster_project.quality.checks import build_quality_checks
 from dagster_project.resources import DuckDBWarehouse
+from dagster_project.transform.assets import dbt_resource, salesmp_dbt_assets
 
 settings = load_settings()
 
@@ -25,12 +28,14 @@ pipeline_job = dg.define_asset_job(
 landing_zone_sensor, daily_yesterday_schedule = build_automation(pipeline_job)
 
 defs = dg.Definitions(
-    assets=[*raw_assets],
+    assets=[*raw_assets, salesmp_dbt_assets, build_publish_asset([*raw_assets, salesmp_dbt_assets])],
+    asset_checks=build_quality_checks([*raw_assets, salesmp_dbt_assets]),
     jobs=[pipeline_job],
     sensors=[landing_zone_sensor],
     schedules=[daily_yesterday_schedule],
     executor=dg.in_process_executor,
     resources={
+        "dbt": dbt_resource,
         "warehouse": DuckDBWarehouse(
             path=str(settings.warehouse),
             tz=settings.tz,

@@ -175,7 +175,8 @@ class Clock:
         dnum = d.astype(int)
         cnum = cny.astype("datetime64[D]").astype(int)
         dist = dnum[:, None] - cnum[None, :]
-        to_cny = dist[np.arange(len(d)), np.abs(dist).argmin(axis=1)]  # days after (or before) the nearest CNY
+        # days after (negative: before) the nearest Chinese New Year
+        to_cny = dist[np.arange(len(d)), np.abs(dist).argmin(axis=1)]
         mlen = (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
         return {
             "weekday": weekday,

@@ -51,7 +51,7 @@ from dagster_project.generator._text import (
 )
 
 B2B_SHARE = 0.18
-PRE_PERIOD_SHARE = 0.45  # customers who signed up before the period (initial export on day 0)
+PRE_PERIOD_SHARE = 0.6  # customers who signed up before the period (initial export on day 0)
 CHURN_SHARE = 0.15
 REFUND_RATE = 0.04
 CANCEL_RATE = 0.015
@@ -185,8 +185,10 @@ class Model:
         day[inp] = np.where(self.b2b[inp], d_b, d_c)
         sod = np.where(self.b2b, _sod(rng, HOURS_B2B, n), _sod(rng, HOURS_B2C, n))
         self.signup = self.clock.day_time_to_epoch(day, sod)
-        self.act = np.where(self.b2b, rng.lognormal(0.9, 1.2, n), rng.lognormal(0.0, 1.0, n))
-        self.aov = np.where(self.b2b, rng.lognormal(np.log(4000), 1.0, n), rng.lognormal(np.log(160), 0.7, n))
+        self.act = np.where(self.b2b, rng.lognormal(0.5, 1.0, n), rng.lognormal(0.0, 1.4, n))
+        self.aov = np.where(
+            self.b2b, rng.lognormal(np.log(2500), 0.85, n), rng.lognormal(np.log(150), 0.6, n)
+        )
         self.sat = rng.normal(0.0, 0.8, n)
         self.churner = rng.random(n) < CHURN_SHARE
         self.churn_day = rng.uniform(0.1, 0.7, n) * days
@@ -256,7 +258,9 @@ class Model:
                 cand = np.arange(self.n_customers)
             cand = cand[np.argsort(self.signup[cand], kind="stable")]
             count = np.searchsorted(self.signup[cand], t_d[rest], side="left")
-            pick_i = np.minimum((rng.random(len(rest)) * np.maximum(count, 1)).astype(np.int64), len(cand) - 1)
+            pick_i = np.minimum(
+                (rng.random(len(rest)) * np.maximum(count, 1)).astype(np.int64), len(cand) - 1
+            )
             customer[rest] = cand[pick_i]
 
         industry_null = rng.random(n) < 0.08
@@ -356,13 +360,15 @@ class Model:
         yuan = self.aov[cust] * self.ch_aov[chan] * rng.lognormal(0.0, 0.45, m) * fade
         yuan = np.minimum(yuan, 5_000_000)
         b2c_cents = np.maximum(np.rint(yuan), 10) * 100 - np.where(rng.random(m) < 0.4, 10, 0)
-        b2b_cents = np.maximum(np.rint(yuan), 100) * 100 + np.where(rng.random(m) < 0.3, rng.integers(0, 100, m), 0)
+        b2b_cents = np.maximum(np.rint(yuan), 100) * 100 + np.where(
+            rng.random(m) < 0.3, rng.integers(0, 100, m), 0
+        )
         cents = np.where(ob, b2b_cents, b2c_cents).astype(np.int64)
 
         # status
         u = rng.random(m)
         refund_p = self.ch_refund[chan] * np.where(ob, 0.5, 1.1)
-        refund_p *= REFUND_RATE / max(refund_p.mean(), 1e-9)
+        refund_p *= REFUND_RATE / max(float(refund_p.mean()) if m else 1.0, 1e-9)
         cancelled = u < CANCEL_RATE
         refunded = ~cancelled & (u < CANCEL_RATE + refund_p)
         refund_at = epoch + rng.integers(DAY, 20 * DAY + 1, m)
@@ -393,25 +399,30 @@ class Model:
         referral = self.is_referral_ch[chan] | ((ch.ctype[chan] == 0) & (rng.random(m) < 0.02))
         referral_null = ~referral & (rng.random(m) < 0.01)
 
-        # order ids in time order
-        order = np.lexsort((cust, epoch))
+        # order ids in time order (then customer)
+        base = (clock.lo_day - 1) * DAY
+        if self.n_customers < 1 << 24:
+            order = np.argsort(((epoch - base) << 24) | cust)
+        else:
+            order = np.lexsort((cust, epoch))
         self.o = {
-            "cust": cust[order],
-            "day": day[order],
+            "cust": cust[order].astype(np.int32),
+            "day": day[order].astype(np.int32),
             "epoch": epoch[order],
-            "chan": chan[order],
+            "chan": chan[order].astype(np.int32),
             "cents": cents[order],
             "cancelled": cancelled[order],
             "refunded": refunded[order],
             "refund_at": refund_at[order],
             "cancel_at": cancel_at[order],
-            "ship": ship[order],
+            "ship": ship[order].astype(np.int8),
             "ship_null": ship_null[order],
             "referral": referral[order],
             "referral_null": referral_null[order],
         }
 
     def _order_rows(self) -> FeedRows:
+        """First record of every order (paid or cancelled) and the later refund record, sorted."""
         o, rng, clock, last = self.o, self.rng, self.clock, self.days - 1
         m = len(o["epoch"])
         first_upd = np.where(o["cancelled"], o["cancel_at"], o["epoch"])
@@ -419,37 +430,32 @@ class Model:
         ref_day = clock.local_day(o["refund_at"])
         arr_b = np.maximum(np.minimum(ref_day + _lags(rng, m, 0.05), last), arr_a + 1)
         has_b = o["refunded"] & (ref_day <= last) & (arr_b <= last)
-        self.refund_written = has_b
         bi = np.flatnonzero(has_b)
-        ids = s_id("O", np.arange(1, m + 1), id_width(m, 7))
-        base = {
-            "order_id": ids,
-            "customer_id": self.cust_ids.take(o["cust"]),
-            "channel_id": self.ch_ids.take(o["chan"]),
-            "order_ts": clock.fmt_ts(o["epoch"], clock.forms(rng, m)),
-            "amount": s_money(o["cents"]),
+        # one entry per written record, in arrival order, before any text is built
+        src = np.concatenate([np.arange(m), bi])
+        is_b = np.concatenate([np.zeros(m, dtype=bool), np.ones(len(bi), dtype=bool)])
+        upd = np.concatenate([first_upd, o["refund_at"][bi]])
+        arrival = np.concatenate([arr_a, arr_b[bi]])
+        del first_upd, arr_a, arr_b, ref_day, has_b, bi
+        perm = np.argsort((arrival << 36) + (upd - (clock.lo_day - 1) * DAY), kind="stable")
+        src, is_b, upd, arrival = src[perm], is_b[perm], upd[perm], arrival[perm]
+        del perm
+        order_form = clock.forms(rng, m)
+        status = np.where(is_b, 2, o["cancelled"][src].astype(np.int64))
+        columns = {
+            "order_id": s_id("O", src + 1, id_width(m, 7)),
+            "customer_id": self.cust_ids.take(o["cust"][src]),
+            "channel_id": self.ch_ids.take(o["chan"][src]),
+            "order_ts": clock.fmt_ts(o["epoch"][src], order_form[src]),
+            "amount": s_money(o["cents"][src]),
+            "status": pick(("paid", "cancelled", "refunded"), status),
+            "updated_at": clock.fmt_ts(upd, clock.forms(rng, len(src))),
+            "ship_region": null_where(pick(REGIONS, o["ship"][src]), o["ship_null"][src]),
+            "is_referral": null_where(
+                pick(("false", "true"), o["referral"][src].astype(np.int64)), o["referral_null"][src]
+            ),
         }
-        ship = null_where(pick(REGIONS, o["ship"]), o["ship_null"])
-        referral = null_where(pick(("false", "true"), o["referral"].astype(np.int64)), o["referral_null"])
-        status_a = pick(("paid", "cancelled"), o["cancelled"].astype(np.int64))
-        cols_a = {
-            **base,
-            "status": status_a,
-            "updated_at": clock.fmt_ts(first_upd, clock.forms(rng, m)),
-            "ship_region": ship,
-            "is_referral": referral,
-        }
-        cols_b = {k: v.take(bi) for k, v in base.items()}
-        cols_b["status"] = pa.array(np.full(len(bi), "refunded", dtype=object), pa.string())
-        cols_b["updated_at"] = clock.fmt_ts(o["refund_at"][bi], clock.forms(rng, len(bi)))
-        cols_b["ship_region"] = ship.take(bi)
-        cols_b["is_referral"] = referral.take(bi)
-        columns = {k: pa.concat_arrays([cols_a[k], cols_b[k]]) for k in cols_a}
-        return FeedRows(
-            columns,
-            np.concatenate([arr_a, arr_b[bi]]),
-            np.concatenate([first_upd, o["refund_at"][bi]]),
-        )
+        return FeedRows(columns, arrival, upd)
 
     # -- complaints -------------------------------------------------------------------------------------
     def _complaints(self) -> tuple[FeedRows, dict[str, np.ndarray]]:
@@ -566,10 +572,25 @@ class Model:
         order = np.argsort(submitted, kind="stable")
         si, submitted = si[order], submitted[order]
         k = len(si)
-        had_refund = o["refunded"][si] & (refund_at[si] <= submitted)
-        had_complaint = opened[si] <= submitted
+        cust = o["cust"][si]
+        # experience: this order was refunded / complained about, or the customer had a refund or a
+        # complaint in the 90 days before answering
+        this_refund = o["refunded"][si] & (refund_at[si] <= submitted)
+        this_complaint = opened[si] <= submitted
+        ri = np.flatnonzero(o["refunded"])
+        base = (clock.lo_day - 1) * DAY
+        recent_refund = _recent(o["cust"][ri], o["refund_at"][ri], cust, submitted, 90 * DAY, base)
+        recent_complaint = _recent(
+            o["cust"][complaint["order"]], complaint["opened"], cust, submitted, 90 * DAY, base
+        )
         chan = o["chan"][si]
-        mu = self.ch_nps[chan] + self.sat[o["cust"][si]] - 3.0 * had_refund - 3.5 * had_complaint
+        mu = (
+            self.ch_nps[chan]
+            + self.sat[cust]
+            - 2.5 * recent_refund
+            - 3.0 * recent_complaint
+            - 1.0 * (this_refund | this_complaint)
+        )
         nps = np.clip(np.rint(mu + rng.normal(0, 1.5, k)), 0, 10).astype(np.int64)
         csat = np.clip(np.rint((nps + 1) / 2.2 + rng.normal(0, 0.5, k)), 1, 5).astype(np.int64)
         group = np.where(nps >= 9, 0, np.where(nps >= 7, 1, 2))
@@ -579,7 +600,7 @@ class Model:
         comment = pick(bank, offsets[group] + (rng.random(k) * sizes[group]).astype(np.int64))
         cols = {
             "response_id": s_id("R", np.arange(1, k + 1), 6),
-            "customer_id": self.cust_ids.take(o["cust"][si]),
+            "customer_id": self.cust_ids.take(cust),
             "channel_id": null_where(self.ch_ids.take(chan), rng.random(k) < 0.10),
             "submitted_at": clock.fmt_ts(submitted, clock.forms(rng, k)),
             "nps_score": s_int(nps),
@@ -611,14 +632,17 @@ class Model:
         )
         email = pc.if_else(pa.array(b2b), mail_b2b, mail_b2c)
         email = null_where(email, rng.random(n) > np.where(b2b, 0.8, 0.55))
-        phone0 = null_where(phones(rng, n, 0.0), rng.random(n) < 0.03)
+        phone0 = pc.if_else(pa.array(b2b), phones(rng, n, 0.3), phones(rng, n, 0.0))
+        phone0 = null_where(phone0, rng.random(n) < 0.03)
         ctype = pick(("b2c", "b2b"), b2b.astype(np.int64))
         signup_ts = clock.fmt_ts(self.signup, clock.forms(rng, n))
         start_epoch = clock.local_to_epoch(np.array([clock.day0 * DAY]))[0]
 
         present = self.signup_day <= last
         pre = self.signup_day < 0
-        upd0 = np.where(pre, self.signup + ((start_epoch - 1 - self.signup) * rng.random(n)).astype(np.int64), self.signup)
+        upd0 = np.where(
+            pre, self.signup + ((start_epoch - 1 - self.signup) * rng.random(n)).astype(np.int64), self.signup
+        )
         a0 = np.where(pre, 0, np.minimum(self.signup_day + _lags(rng, n, 0.05), last))
 
         def change(a_prev, eligible, region, industry, phone):
@@ -632,7 +656,9 @@ class Model:
             kind = choose(rng, np.array([0.45, 0.20, 0.35]), n)
             kind = np.where((kind == 1) & ~b2b, 2, kind)
             region = np.where(ok & (kind == 0), (region + rng.integers(1, 7, n)) % 7, region)
-            industry = np.where(ok & (kind == 1), (industry + rng.integers(1, len(INDUSTRIES), n)) % len(INDUSTRIES), industry)
+            industry = np.where(
+                ok & (kind == 1), (industry + rng.integers(1, len(INDUSTRIES), n)) % len(INDUSTRIES), industry
+            )
             phone = pc.if_else(pa.array(ok & (kind == 2)), phones(rng, n, 0.0), phone)
             return ok, ep, arrival, region, industry, phone
 
@@ -700,7 +726,7 @@ class Model:
     def _activity(self) -> FeedRows:
         o, rng, clock, days, ch = self.o, self.rng, self.clock, self.days, self.ch
         n = ch.n
-        day, chan = o["day"], o["chan"]
+        day, chan = o["day"].astype(np.int64), o["chan"].astype(np.int64)
         ok = (day >= 0) & (day < days)
         key = chan[ok] * days + day[ok]
         orders = np.bincount(key, minlength=n * days).reshape(n, days)
@@ -803,6 +829,23 @@ class Model:
             "new_customers_target": s_int(new_target.astype(np.int64)),
         }
         return FeedRows(cols, dd.astype(np.int64), cc)
+
+
+def _recent(
+    ev_cust: np.ndarray, ev_time: np.ndarray, cust: np.ndarray, at: np.ndarray, window: int, base: int
+) -> np.ndarray:
+    """Whether each (customer, time) had an event of that customer within `window` seconds before.
+
+    Times must be later than `base` (and less than 2**34 s after it).
+    """
+    if len(ev_cust) == 0:
+        return np.zeros(len(cust), dtype=bool)
+    big = np.int64(1) << 34
+    ev_key = np.sort(ev_cust.astype(np.int64) * big + (ev_time - base))
+    q = cust.astype(np.int64) * big + (at - base)
+    i = np.searchsorted(ev_key, q, side="right") - 1
+    prev = ev_key[np.maximum(i, 0)]
+    return (i >= 0) & (prev // big == cust) & (q - prev <= window)
 
 
 def _concat(parts, rng, clock, p_late: float) -> FeedRows:

@@ -91,7 +91,18 @@ COMPANY_CORE = (
     ("海川", "haichuan"),
     ("新纪元", "xinjiyuan"),
 )
-COMPANY_TRADE = ("科技", "贸易", "建材", "实业", "电子", "物流", "餐饮管理", "医疗器械", "教育科技", "装饰工程")
+COMPANY_TRADE = (
+    "科技",
+    "贸易",
+    "建材",
+    "实业",
+    "电子",
+    "物流",
+    "餐饮管理",
+    "医疗器械",
+    "教育科技",
+    "装饰工程",
+)
 COMPANY_SUFFIX = ("有限公司", "有限公司", "有限公司", "股份有限公司", "集团有限公司")
 FOREIGN_COMPANIES = (
     "Pacific Trading Co., Ltd.",
@@ -100,10 +111,9 @@ FOREIGN_COMPANIES = (
     "Baker & Sons, Inc.",
     "Kowloon Supply (HK) Ltd.",
 )
-MOBILE_PREFIXES = (
-    "130 131 132 133 135 136 137 138 139 150 151 152 155 156 157 158 159 166 176 177 178 180 181 182 183 185 "
-    "186 187 188 189 199"
-).split()
+MOBILE_PREFIXES = tuple(
+    str(p) for p in (*range(130, 140), *range(150, 160), 166, 176, 177, 178, *range(180, 190), 199)
+)
 MAIL_DOMAINS = ("qq.com", "163.com", "126.com", "gmail.com", "sina.com", "outlook.com")
 
 COMMENTS = {

@@ -11,12 +11,13 @@ aggregated in DuckDB SQL, so GE sees one small row per day.
 
 Batch kinds (`meta.batches` of a suite file):
 - `rows`: the table's rows, only the columns the expectations read plus `sample_columns`; with
-  `per_day` the run's arrival days only.
+  `per_day` the run's arrival days only; `where` narrows a mart (e.g. to the months a run can change).
 - `schema`: one row, column name -> DuckDB type of the table (information_schema), so types are
   checked as DuckDB declares them rather than as pandas happens to convert them.
 - `daily_volume`: one row per arrival day of the run for a feed (VOLUME_SQL below).
 - `sql`: a query written in the suite, with the run's first and last arrival day as `$first` and
-  `$last`; it returns one row per day (`per_day` names the day column).
+  `$last`; usually one row per day (`per_day` names the day column), or a few rows (duplicate keys,
+  a row count).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _day_groups(counts: list[tuple[date, int]], limit: int) -> list[list[date]]:
     groups: list[list[date]] = []
     size = 0
     for day, n in counts:
-        if groups and size + n <= limit:
+        if groups and size + n <= limit and (day - groups[-1][-1]).days == 1:
             groups[-1].append(day)
             size += n
         else:
@@ -104,7 +105,9 @@ def _rows_frames(
         yield Frame(batch, pd.DataFrame(), tuple(days) if batch.per_day else ())
         return
     if not batch.per_day:
-        yield Frame(batch, con.execute(f"SELECT {select} FROM {table}").df())
+        sql = f"SELECT {select} FROM {table}" + (f" WHERE {batch.where}" if batch.where else "")
+        values = {"first": min(days).isoformat(), "last": max(days).isoformat()}
+        yield Frame(batch, con.execute(sql, _params(sql, values)).df())
         return
     day_col = _ident(batch.per_day)
     counts = dict(
@@ -123,9 +126,14 @@ def _rows_frames(
 
 
 # One row per arrival day of the run for one feed, from raw.ingest_log and the raw table:
-# - files, rows_read, rows_loaded, rows_quarantined, quarantined_share (of rows read);
-# - trailing_7d_mean_rows: mean rows loaded over the arrival days among the 7 before (NULL with
-#   fewer than 3 such days), rows_vs_trailing_7d_mean = rows_loaded / that mean;
+# - files, rows_read, rows_loaded, rows_quarantined;
+# - quarantined_share: rows quarantined / rows read, NULL below the batch's min_quarantined_rows (the
+#   odd bad line is the loader's business: it is quarantined with its reason, the day is fine);
+# - trailing_7d_mean_rows / trailing_7d_median_rows: rows loaded over the arrival days among the 7
+#   before (NULL with fewer than 3 such days), and rows_vs_trailing_7d_mean / _median = rows loaded
+#   divided by them (NULL when the trailing figure is below the batch's min_trailing_rows: a feed of
+#   two complaints a day says nothing by ratio). The median is for feeds with bulk days (an initial
+#   load of the customer master), the mean for steady ones;
 # - newest_ts: the newest `newest` timestamp loaded by the end of the day (all days up to it), and
 #   newest_lag_hours: hours from it to the end of the arrival day in SALESMP_TZ (the session zone).
 VOLUME_SQL = """
@@ -143,16 +151,22 @@ log AS (
 volume AS (
     SELECT d.day, coalesce(l.files, 0) AS files, coalesce(l.rows_read, 0) AS rows_read,
            coalesce(l.rows_loaded, 0) AS rows_loaded, coalesce(l.rows_quarantined, 0) AS rows_quarantined,
-           (SELECT avg(h.rows_loaded) FROM log h WHERE h.day BETWEEN d.day - 7 AND d.day - 1)
-               AS trailing_mean,
-           (SELECT count(*) FROM log h WHERE h.day BETWEEN d.day - 7 AND d.day - 1) AS trailing_days
-    FROM days d LEFT JOIN log l USING (day)
+           count(h.day) AS trailing_days, avg(h.rows_loaded) AS trailing_mean,
+           median(h.rows_loaded) AS trailing_median
+    FROM days d
+    LEFT JOIN log l ON l.day = d.day
+    LEFT JOIN log h ON h.day BETWEEN d.day - 7 AND d.day - 1
+    GROUP BY ALL
 ){newest_ctes}
 SELECT v.day, v.files, v.rows_read, v.rows_loaded, v.rows_quarantined,
-       CASE WHEN v.rows_read > 0 THEN v.rows_quarantined / v.rows_read END AS quarantined_share,
+       CASE WHEN v.rows_read > 0 AND v.rows_quarantined >= $min_quarantined_rows
+           THEN v.rows_quarantined / v.rows_read END AS quarantined_share,
        CASE WHEN v.trailing_days >= 3 THEN v.trailing_mean END AS trailing_7d_mean_rows,
-       CASE WHEN v.trailing_days >= 3 AND v.trailing_mean > 0 THEN v.rows_loaded / v.trailing_mean END
-           AS rows_vs_trailing_7d_mean{newest_columns}
+       CASE WHEN v.trailing_days >= 3 THEN v.trailing_median END AS trailing_7d_median_rows,
+       CASE WHEN v.trailing_days >= 3 AND v.trailing_mean > 0 AND v.trailing_mean >= $min_trailing_rows
+           THEN v.rows_loaded / v.trailing_mean END AS rows_vs_trailing_7d_mean,
+       CASE WHEN v.trailing_days >= 3 AND v.trailing_median > 0 AND v.trailing_median >= $min_trailing_rows
+           THEN v.rows_loaded / v.trailing_median END AS rows_vs_trailing_7d_median{newest_columns}
 FROM volume v{newest_join}
 ORDER BY v.day
 """
@@ -192,21 +206,35 @@ def _params(sql: str, values: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in values.items() if k in used}
 
 
-def _sql_frame(con: duckdb.DuckDBPyConnection, batch: BatchSpec, sql: str, days: list[date], **extra) -> Frame:
+def _sql_frame(
+    con: duckdb.DuckDBPyConnection, batch: BatchSpec, sql: str, days: list[date], **extra
+) -> Frame:
     values = {"first": min(days).isoformat(), "last": max(days).isoformat(), **extra}
     df = con.execute(sql, _params(sql, values)).df()
     if batch.per_day and batch.per_day in df.columns:
         df[batch.per_day] = pd.to_datetime(df[batch.per_day]).dt.date
+        # The days asked for may have gaps (a day that failed before is validated again).
+        df = df[df[batch.per_day].isin(set(days))].reset_index(drop=True)
     return Frame(batch, df, tuple(days))
 
 
-def frames(con: duckdb.DuckDBPyConnection, suite: Suite, batch: BatchSpec, days: list[date]) -> Iterator[Frame]:
+def frames(
+    con: duckdb.DuckDBPyConnection, suite: Suite, batch: BatchSpec, days: list[date]
+) -> Iterator[Frame]:
     """Every frame of one batch for the run's arrival days (`days`, sorted, at least one)."""
     if batch.kind == "schema":
         yield from _schema_frame(con, batch)
     elif batch.kind == "rows":
         yield from _rows_frames(con, suite, batch, days)
     elif batch.kind == "daily_volume":
-        yield _sql_frame(con, batch, volume_sql(batch.feed, batch.newest), days, feed=batch.feed)
+        yield _sql_frame(
+            con,
+            batch,
+            volume_sql(batch.feed, batch.newest),
+            days,
+            feed=batch.feed,
+            min_trailing_rows=batch.min_trailing_rows,
+            min_quarantined_rows=batch.min_quarantined_rows,
+        )
     else:
         yield _sql_frame(con, batch, batch.sql, days)

@@ -21,7 +21,7 @@ This module never imports Great Expectations, so loading the Dagster definitions
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,16 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 SEVERITIES = {"critical": "ERROR", "warning": "WARN"}
 BATCH_KINDS = ("rows", "schema", "daily_volume", "sql")
+# What a failing daily_volume day shows beside the failing figure.
+VOLUME_SAMPLE_COLUMNS = (
+    "files",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "trailing_7d_mean_rows",
+    "trailing_7d_median_rows",
+    "newest_ts",
+)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # kwargs of Great Expectations that name the columns an expectation reads.
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
@@ -53,10 +63,13 @@ class BatchSpec:
     kind: str
     table: str | None = None
     per_day: str | None = None  # the arrival-day column: validate the run's days, report per day
+    where: str | None = None  # rows: a SQL filter (may use $first / $last, the run's first and last day)
     sample_columns: tuple[str, ...] = ()  # columns shown beside a failing value (keys, lineage)
     sql: str | None = None
     feed: str | None = None
     newest: str | None = None
+    min_trailing_rows: int = 0  # daily_volume: no ratio below this trailing figure (too few rows to judge)
+    min_quarantined_rows: int = 10  # daily_volume: no quarantined share below this many quarantined lines
     description: str = ""
 
 
@@ -122,18 +135,25 @@ def _batch(path: Path, name: str, raw: dict[str, Any]) -> BatchSpec:
         kind=kind,
         table=raw.get("table"),
         per_day=raw.get("per_day"),
+        where=raw.get("where"),
         sample_columns=tuple(raw.get("sample_columns") or ()),
         sql=raw.get("sql"),
         feed=raw.get("feed"),
         newest=raw.get("newest"),
+        min_trailing_rows=int(raw.get("min_trailing_rows") or 0),
+        min_quarantined_rows=int(raw.get("min_quarantined_rows", 10)),
         description=(raw.get("description") or "").strip(),
     )
+    if kind == "daily_volume":
+        spec = replace(
+            spec,
+            per_day=spec.per_day or "day",
+            sample_columns=spec.sample_columns or VOLUME_SAMPLE_COLUMNS,
+        )
     needs = {"rows": ("table",), "schema": ("table",), "daily_volume": ("feed",), "sql": ("sql",)}[kind]
     for attr in needs:
         if not getattr(spec, attr):
             raise _fail(path, f"batch {name!r} of kind {kind} needs {attr!r}")
-    if kind == "sql" and spec.per_day is None:
-        raise _fail(path, f"batch {name!r}: a sql batch names its day column in per_day (usually `day`)")
     return spec
 
 
@@ -177,6 +197,10 @@ def load_suite(path: Path) -> Suite:
     unused = [c for c, s in severities.items() if not s]
     if unused:
         raise _fail(path, f"checks without expectations: {', '.join(unused)}")
+    # A suite runs as one Dagster step; a blocking check in it makes that step run before anything
+    # downstream of the asset, so its WARN results are recorded before the publish step reads them.
+    if not any("ERROR" in s for s in severities.values()):
+        raise _fail(path, "a suite needs at least one critical expectation (e.g. its keys)")
     return Suite(
         name=name,
         path=path,
@@ -197,6 +221,8 @@ def load_suites(directory: Path = EXPECTATIONS_DIR) -> tuple[Suite, ...]:
     seen: dict[dg.AssetKey, str] = {}
     for s in suites:
         if s.asset_key in seen:
-            raise SuiteError(f"{s.path.name}: asset {s.asset_label} already has the suite {seen[s.asset_key]}")
+            raise SuiteError(
+                f"{s.path.name}: asset {s.asset_label} already has the suite {seen[s.asset_key]}"
+            )
         seen[s.asset_key] = s.name
     return suites

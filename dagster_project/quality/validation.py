@@ -49,7 +49,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() and value.tz is None else value.isoformat()
+        return (
+            value.date().isoformat() if value == value.normalize() and value.tz is None else value.isoformat()
+        )
     if isinstance(value, datetime | date):
         return value.isoformat()
     if hasattr(value, "item") and not isinstance(value, list | dict):
@@ -150,16 +152,24 @@ def _merge(outcome: ExpectationOutcome, frame: Frame, result) -> None:
 
 def _result_format(suite: Suite, batch_name: str, frame: Frame) -> dict[str, Any]:
     batch = suite.batches[batch_name]
-    index = [c for c in dict.fromkeys([*([batch.per_day] if batch.per_day else []), *batch.sample_columns])
-             if c in frame.df.columns]
-    fmt: dict[str, Any] = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_ROWS,
-                           "return_unexpected_index_query": False}
+    index = [
+        c
+        for c in dict.fromkeys([*([batch.per_day] if batch.per_day else []), *batch.sample_columns])
+        if c in frame.df.columns
+    ]
+    fmt: dict[str, Any] = {
+        "result_format": "COMPLETE",
+        "partial_unexpected_count": SAMPLE_ROWS,
+        "return_unexpected_index_query": False,
+    }
     if index:
         fmt["unexpected_index_column_names"] = index
     return fmt
 
 
-def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, days: list[date]) -> list[ExpectationOutcome]:
+def validate_suite(
+    con: duckdb.DuckDBPyConnection, suite: Suite, days: list[date]
+) -> list[ExpectationOutcome]:
     """Validate every batch of the suite for the run's arrival days; one outcome per expectation."""
     gx, batch_definition = _batch_definition()
     outcomes: list[ExpectationOutcome] = []
@@ -169,20 +179,33 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, days: list[date
             continue
         mine = [
             ExpectationOutcome(
-                position=i, check=e["meta"]["check"], severity=SEVERITIES[e["severity"]], type=e["type"],
-                kwargs=dict(e["kwargs"]), description=" ".join(str(e.get("description") or "").split()),
-                batch=batch_name, batch_kind=batch.kind, per_day=batch.per_day,
+                position=i,
+                check=e["meta"]["check"],
+                severity=SEVERITIES[e["severity"]],
+                type=e["type"],
+                kwargs=dict(e["kwargs"]),
+                description=" ".join(str(e.get("description") or "").split()),
+                batch=batch_name,
+                batch_kind=batch.kind,
+                per_day=batch.per_day,
             )
             for i, e in exps
         ]
         gx_exps = [{**e, "meta": {**e["meta"], "salesmp_position": i}} for i, e in exps]
         gx_suite = gx.ExpectationSuite(name=f"{suite.name}.{batch_name}", expectations=gx_exps)
         by_position = {o.position: o for o in mine}
-        for frame in frames(con, suite, batch, days):
-            gx_batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.df})
-            validation = gx_batch.validate(gx_suite, result_format=_result_format(suite, batch_name, frame))
-            for result in validation.results:
-                _merge(by_position[result.expectation_config.meta["salesmp_position"]], frame, result)
+        try:
+            for frame in frames(con, suite, batch, days):
+                gx_batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.df})
+                validation = gx_batch.validate(
+                    gx_suite, result_format=_result_format(suite, batch_name, frame)
+                )
+                for result in validation.results:
+                    _merge(by_position[result.expectation_config.meta["salesmp_position"]], frame, result)
+        except duckdb.Error as exc:  # the batch cannot be built (a missing table, a broken query)
+            for o in mine:
+                o.success = False
+                o.error = f"batch {batch_name}: {str(exc).splitlines()[0]}"
         outcomes += mine
     return sorted(outcomes, key=lambda o: o.position)
 
@@ -237,10 +260,14 @@ def failure_numbers(o: ExpectationOutcome) -> str:
     allowed = expected_text(o.kwargs)
     if o.batch_kind in ("sql", "daily_volume") and o.samples:
         shown = []
-        for row in o.samples[:3]:
+        for k, row in enumerate(o.samples[:3]):
             day = row.get(o.per_day) if o.per_day else None
             value = row.get(o.column) if o.column else None
-            shown.append(f"{day}: {o.column} = {fmt_number(value)}" if day else f"{o.column} = {fmt_number(value)}")
+            text = f"{day}: {o.column} = {fmt_number(value)}" if day else f"{o.column} = {fmt_number(value)}"
+            context = [f"{c} {fmt_number(v)}" for c, v in row.items() if c not in (o.per_day, o.column)]
+            if k == 0 and context:
+                text += f" ({', '.join(context)})"
+            shown.append(text)
         more = len(o.unexpected_by_day) - len(shown)
         tail = f" and {more} more day(s)" if more > 0 else ""
         return f"{'; '.join(shown)}{tail} (expected {allowed})"
@@ -279,7 +306,7 @@ class CheckOutcome:
 
     @property
     def severity(self) -> str:
-        """ERROR when a failing expectation is critical, else WARN (the severity a failure is recorded with)."""
+        """The severity of a failure: ERROR when a failing expectation is critical, else WARN."""
         return "ERROR" if any(o.severity == "ERROR" for o in self.failed) else "WARN"
 
     @property

@@ -6,7 +6,9 @@ prepare_if_dev); loading the definitions never parses the dbt project.
 
 import json
 import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -82,4 +84,10 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR))
+# The venv's own dbt, so runs work whether or not the venv's bin is on PATH.
+_venv_dbt = Path(sys.executable).parent / "dbt"
+dbt_resource = DbtCliResource(
+    project_dir=dbt_project,
+    profiles_dir=str(DBT_PROJECT_DIR),
+    dbt_executable=str(_venv_dbt) if _venv_dbt.exists() else "dbt",
+)

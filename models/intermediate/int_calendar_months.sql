@@ -12,7 +12,7 @@ with bounds as (
 ),
 
 month_offsets as (
-    {{ dbt.generate_series(var('calendar_max_months', 1200)) }}
+    {{ dbt.generate_series(var('calendar_max_months')) }}
 ),
 
 months as (

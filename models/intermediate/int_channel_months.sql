@@ -24,11 +24,20 @@ cohort_months as (
 ),
 
 channel_months as (
-    select channel_id, month from activity_months
+    select
+        channel_id,
+        month
+    from activity_months
     union
-    select channel_id, month from purchase_months
+    select
+        channel_id,
+        month
+    from purchase_months
     union
-    select channel_id, month from cohort_months
+    select
+        channel_id,
+        month
+    from cohort_months
 )
 
 select

@@ -19,15 +19,22 @@ with versions as (
 ),
 
 seen_in_facts as (
-    select channel_id from {{ ref('fct_orders') }}
+    select channel_id
+    from {{ ref('fct_orders') }}
     union
-    select channel_id from {{ ref('fct_leads') }}
+    select channel_id
+    from {{ ref('fct_leads') }}
     union
-    select channel_id from {{ ref('fct_channel_activity') }}
+    select channel_id
+    from {{ ref('fct_channel_activity') }}
     union
-    select channel_id from {{ ref('fct_survey_responses') }} where channel_id is not null
+    select channel_id
+    from {{ ref('fct_survey_responses') }}
+    where channel_id is not null
     union
-    select channel_id from {{ ref('fct_complaints') }} where channel_id is not null
+    select channel_id
+    from {{ ref('fct_complaints') }}
+    where channel_id is not null
 ),
 
 inferred as (
@@ -45,7 +52,8 @@ inferred as (
         true as is_current,
         true as is_inferred
     from seen_in_facts
-    where not exists (select 1 from versions where versions.channel_id = seen_in_facts.channel_id)
+    left join versions on seen_in_facts.channel_id = versions.channel_id
+    where versions.channel_id is null
 )
 
 select * from versions

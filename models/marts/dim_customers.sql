@@ -19,13 +19,18 @@ with known as (
 ),
 
 seen_in_facts as (
-    select customer_id from {{ ref('fct_orders') }}
+    select customer_id
+    from {{ ref('fct_orders') }}
     union
-    select customer_id from {{ ref('fct_survey_responses') }}
+    select customer_id
+    from {{ ref('fct_survey_responses') }}
     union
-    select customer_id from {{ ref('fct_complaints') }}
+    select customer_id
+    from {{ ref('fct_complaints') }}
     union
-    select customer_id from {{ ref('fct_leads') }} where customer_id is not null
+    select customer_id
+    from {{ ref('fct_leads') }}
+    where customer_id is not null
 ),
 
 inferred as (
@@ -44,7 +49,8 @@ inferred as (
         cast(null as timestamp with time zone) as updated_at,
         true as is_inferred
     from seen_in_facts
-    where not exists (select 1 from known where known.customer_id = seen_in_facts.customer_id)
+    left join known on seen_in_facts.customer_id = known.customer_id
+    where known.customer_id is null
 ),
 
 customers as (

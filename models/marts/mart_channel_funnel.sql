@@ -14,10 +14,12 @@ activity as (
         cast(sum(coalesce(activity.visits, 0)) as bigint) as visits,
         cast(sum(coalesce(activity.inquiries, 0)) as bigint) as inquiries,
         cast(sum(coalesce(activity.carts, 0)) as bigint) as carts,
+        -- summed as exact decimals: a float sum depends on the order rows arrive in, and a full
+        -- refresh must equal the daily runs bit for bit
         sum(
             case
                 when activity.visits is not null and activity.avg_visit_seconds is not null
-                    then activity.visits * activity.avg_visit_seconds
+                    then cast(activity.visits * activity.avg_visit_seconds as decimal(38, 9))
             end
         ) as visit_seconds,
         sum(
@@ -62,7 +64,7 @@ buyer_purchases_to_month_end as (
         on
             month_buyers.channel_id = purchases.channel_id
             and month_buyers.customer_id = purchases.customer_id
-            and purchases.order_date <= month_buyers.month_end
+            and month_buyers.month_end >= purchases.order_date
     group by month_buyers.channel_id, month_buyers.month, month_buyers.customer_id
 ),
 
@@ -104,7 +106,7 @@ funnel as (
         channel_months.month,
         current_channels.channel_type,
         coalesce(activity.visits, 0) as visits,
-        activity.visit_seconds / nullif(activity.timed_visits, 0) as avg_visit_seconds,
+        {{ salesmp_ratio('activity.visit_seconds', 'activity.timed_visits') }} as avg_visit_seconds,
         coalesce(activity.inquiries, 0) as inquiries,
         coalesce(activity.carts, 0) as carts,
         coalesce(purchases.orders, 0) as orders,

@@ -53,7 +53,7 @@ clv_cohort as (
     inner join {{ ref('int_customer_first_purchases') }} as first_purchases
         on
             channel_months.channel_id = first_purchases.first_channel_id
-            and first_purchases.first_purchase_date <= channel_months.month_end
+            and channel_months.month_end >= first_purchases.first_purchase_date
 ),
 
 clv_cohort_revenue as (
@@ -110,7 +110,8 @@ ratios as (
     select
         *,
         {{ salesmp_money_div('spend', 'new_customers') }} as cac,
-        {{ salesmp_ratio('revenue', 'spend') }} as roi,
+        -- roi from whole cents so equal ratios are equal doubles (0.30 / 0.10 = 3.00 / 1.00 for rank())
+        {{ salesmp_ratio(salesmp_cents('revenue'), salesmp_cents('spend')) }} as roi,
         {{ salesmp_ratio('orders', 'visits') }} as conversion,
         -- revenue * gross_margin * lifetime_years / cohort size, in cents, rounded once
         {{ salesmp_money_from_cents(salesmp_div_half_away(

@@ -23,7 +23,7 @@ first_months as (
     select min({{ salesmp_month_start('targets.month') }}) as first_month
     from {{ ref('stg_sales_targets') }} as targets
     cross join as_of
-    where targets.month <= as_of.as_of_month
+    where targets.month <= as_of.as_of_month and targets._partition_date <= as_of.as_of_date
     union all
     select as_of.as_of_month as first_month
     from as_of

@@ -30,14 +30,18 @@ monthly_spend as (
     select
         purchases.customer_id,
         months.month_m0,
-        cast(sum(case when purchases.order_month = months.month_m0 then purchases.amount else 0 end)
-            as decimal(18, 2)) as spend_m0,
-        cast(sum(case when purchases.order_month = months.month_m1 then purchases.amount else 0 end)
-            as decimal(18, 2)) as spend_m1,
-        cast(sum(case when purchases.order_month = months.month_m2 then purchases.amount else 0 end)
-            as decimal(18, 2)) as spend_m2,
-        cast(sum(case when purchases.order_month = months.month_m3 then purchases.amount else 0 end)
-            as decimal(18, 2)) as spend_m3
+        cast(
+            sum(case when purchases.order_month = months.month_m0 then purchases.amount else 0 end) as decimal(18, 2)
+        ) as spend_m0,
+        cast(
+            sum(case when purchases.order_month = months.month_m1 then purchases.amount else 0 end) as decimal(18, 2)
+        ) as spend_m1,
+        cast(
+            sum(case when purchases.order_month = months.month_m2 then purchases.amount else 0 end) as decimal(18, 2)
+        ) as spend_m2,
+        cast(
+            sum(case when purchases.order_month = months.month_m3 then purchases.amount else 0 end) as decimal(18, 2)
+        ) as spend_m3
     from {{ ref('int_purchases') }} as purchases
     cross join months
     where purchases.order_month >= months.month_m3 and purchases.order_month <= months.month_m0

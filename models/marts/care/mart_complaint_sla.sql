@@ -5,10 +5,12 @@ with as_of as (
 ),
 
 limits as (
-    -- limits in whole microseconds, so "exactly 2 h" compares exactly
+    -- durations compare in whole microseconds, so "exactly 2 h" is exact; deadlines add whole seconds
     select
         cast(response_sla_minutes * 60000000 as bigint) as response_limit_us,
-        cast(resolution_sla_hours * 3600000000 as bigint) as resolution_limit_us
+        cast(resolution_sla_hours * 3600000000 as bigint) as resolution_limit_us,
+        cast(response_sla_minutes * 60 as bigint) as response_limit_seconds,
+        cast(resolution_sla_hours * 3600 as bigint) as resolution_limit_seconds
     from {{ ref('int_care_thresholds') }}
 ),
 
@@ -24,14 +26,14 @@ tickets as (
         complaints.resolved_at,
         complaints.opened_date,
         complaints.opened_month,
-        {{ dbt.datediff('complaints.opened_at', 'complaints.first_response_at', 'microsecond') }} as response_us,
-        {{ dbt.datediff('complaints.opened_at', 'complaints.resolved_at', 'microsecond') }} as resolution_us,
+        {{ dbt.datediff('complaints.opened_at', 'complaints.first_response_at', 'microsecond') }} as response_us, -- noqa: LT05
+        {{ dbt.datediff('complaints.opened_at', 'complaints.resolved_at', 'microsecond') }} as resolution_us, -- noqa: LT05
         limits.response_limit_us,
         limits.resolution_limit_us,
         -- an instant is before the end of D exactly when its local date is on or before D
-        {{ salesmp_local_date(dbt.dateadd('microsecond', 'limits.response_limit_us', 'complaints.opened_at')) }}
+        {{ salesmp_local_date(dbt.dateadd('second', 'limits.response_limit_seconds', 'complaints.opened_at')) }}
         <= as_of.as_of_date as response_due,
-        {{ salesmp_local_date(dbt.dateadd('microsecond', 'limits.resolution_limit_us', 'complaints.opened_at')) }}
+        {{ salesmp_local_date(dbt.dateadd('second', 'limits.resolution_limit_seconds', 'complaints.opened_at')) }}
         <= as_of.as_of_date as resolution_due,
         complaints.resolved_at is null
         or {{ salesmp_local_date('complaints.resolved_at') }} > as_of.as_of_date as is_open

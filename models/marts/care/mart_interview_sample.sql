@@ -14,8 +14,8 @@ eligible as (
     from months
     inner join {{ ref('int_purchases') }} as purchases
         on
-            purchases.order_date >= {{ salesmp_add_days('months.month', -365) }}
-            and purchases.order_date < months.month
+            {{ salesmp_add_days('months.month', -365) }} <= purchases.order_date
+            and months.month > purchases.order_date
 ),
 
 keyed as (

@@ -1,0 +1,265 @@
+"""Write-audit-publish of the marts to the serving database (SALESMP_SERVING) that BI tools read.
+
+DuckDB allows one writing process per file, and a reader cannot open a file another process is
+writing; readers open the serving file read-only. So the serving file is never written in place:
+
+1. write: a new file beside it (`.serving.duckdb.<build>.building`) gets a copy of every mart of the
+   warehouse (schema `marts` only: no raw or staging table, personal data only hashed or masked)
+   and `publish_log`: the previous serving file's rows plus one for this build;
+2. audit: row counts equal the warehouse's, no column carries personal data in clear (by name, or a
+   value equal to a name, phone or e-mail of raw.customers), the new log row is there;
+3. publish: CHECKPOINT and close the new file (no WAL is left beside it), fsync it, and rename it
+   over the serving file (`os.replace`, atomic on one file system). A reader that opened the old
+   file keeps reading the old snapshot until it closes its connection; one that opens after the
+   rename sees the new one. No reader ever sees part of a build.
+
+Anything that fails before the rename deletes the new file and leaves the serving file untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from dagster_project.errors import UserError
+
+PUBLISH_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS main.publish_log (
+    build_id VARCHAR,            -- the Dagster run id of the build
+    published_at TIMESTAMPTZ,
+    partition_first DATE,        -- the arrival days the build covered
+    partition_last DATE,
+    marts INTEGER,               -- tables published
+    row_counts VARCHAR,          -- JSON: mart -> rows
+    checks_passed INTEGER,
+    checks_failed_warn INTEGER,  -- WARN failures: published, flagged
+    flagged VARCHAR,             -- the WARN checks that failed, `asset:check` separated by '; '
+    check_results VARCHAR        -- JSON: `asset:check` -> {passed, severity, summary}
+)
+"""
+
+# Column names that mean personal data in clear (masked or hashed columns carry a suffix).
+PII_COLUMN_RE = re.compile(r"^(name|customer_name|contact_name|phone|mobile|phone_number|email|e_mail)$")
+# Clear personal data of the customers feed: a published text equal to one of these is a leak.
+PII_VALUES_SQL = """
+SELECT DISTINCT v FROM (
+    SELECT unnest([trim(name), trim(phone), trim(email)]) AS v FROM wh.raw.customers
+) WHERE v IS NOT NULL AND length(v) >= 2
+"""
+
+
+@dataclass
+class PublishReport:
+    serving: Path
+    build_id: str
+    row_counts: dict[str, int]
+    log_rows: int
+    seconds: float
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def building_path(serving: Path, build_id: str) -> Path:
+    return serving.with_name(f".{serving.name}.{build_id}.building")
+
+
+def warehouse_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts", catalog: str = "wh") -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+            "ORDER BY table_name",
+            [catalog, schema],
+        ).fetchall()
+    ]
+
+
+def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Raise when a published column is personal data in clear."""
+    text_columns = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = 'main' AND data_type = 'VARCHAR' "
+        "ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    all_columns = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = 'main'"
+    ).fetchall()
+    named = [f"{t}.{c}" for t, c in all_columns if t in tables and PII_COLUMN_RE.match(c.lower())]
+    if named:
+        raise UserError(f"Publishing stopped: {', '.join(named)} would publish personal data in clear.")
+    has_customers = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = 'raw' "
+        "AND table_name = 'customers'"
+    ).fetchone()[0]
+    if not has_customers:
+        return
+    con.execute(f"CREATE TEMP TABLE pii_values AS {PII_VALUES_SQL}")
+    for table, column in text_columns:
+        if table not in tables:
+            continue
+        hits = con.execute(
+            f"SELECT count(*), any_value({_ident(column)}) FROM main.{_ident(table)} "
+            f"WHERE {_ident(column)} IN (SELECT v FROM pii_values)"
+        ).fetchone()
+        if hits[0]:
+            raise UserError(
+                f"Publishing stopped: {table}.{column} holds {hits[0]:,} value(s) equal to a customer's "
+                "name, "
+                "phone or e-mail in clear."
+            )
+    con.execute("DROP TABLE pii_values")
+
+
+def publish_marts(
+    *,
+    warehouse: Path,
+    serving: Path,
+    build_id: str,
+    partition_first: date | None,
+    partition_last: date | None,
+    check_results: dict[str, dict[str, Any]],
+    tables: list[str] | None = None,
+    tz: str = "Asia/Shanghai",
+    memory_limit: str = "1536MB",
+    threads: int = 2,
+) -> PublishReport:
+    """Write the marts to a new file, audit it, and rename it over `serving`. See the module doc."""
+    started = datetime.now(UTC)
+    errors = sorted(k for k, r in check_results.items() if not r["passed"] and r["severity"] == "ERROR")
+    if errors:
+        raise UserError(f"Publishing stopped: the ERROR check {errors[0]} failed in this build.")
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    new = building_path(serving, build_id)
+    for leftover in (new, Path(f"{new}.wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(new), config={"memory_limit": memory_limit, "threads": threads})
+        try:
+            con.execute(f"SET TimeZone = {_q(tz)}")
+            con.execute(f"ATTACH {_q(str(warehouse))} AS wh (READ_ONLY)")
+            available = warehouse_marts(con)
+            wanted = available if tables is None else list(tables)
+            missing = [t for t in wanted if t not in available]
+            if missing:
+                raise UserError(
+                    f"Publishing stopped: the warehouse has no table marts.{missing[0]}"
+                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                    + "; the dbt build did not produce it."
+                )
+            row_counts: dict[str, int] = {}
+            for table in wanted:
+                con.execute(f"CREATE TABLE main.{_ident(table)} AS SELECT * FROM wh.marts.{_ident(table)}")
+                copied = con.execute(f"SELECT count(*) FROM main.{_ident(table)}").fetchone()[0]
+                source = con.execute(f"SELECT count(*) FROM wh.marts.{_ident(table)}").fetchone()[0]
+                if copied != source:
+                    raise UserError(f"Publishing stopped: {table} copied {copied:,} rows of {source:,}.")
+                row_counts[table] = copied
+            _audit_pii(con, wanted)
+            con.execute("DETACH wh")
+
+            con.execute(PUBLISH_LOG_DDL)
+            if serving.exists():
+                try:
+                    con.execute(f"ATTACH {_q(str(serving))} AS prev (READ_ONLY)")
+                except duckdb.Error as exc:
+                    raise UserError(
+                        f"Publishing stopped: the serving database {serving} cannot be read to carry over "
+                        f"its publish_log ({str(exc).splitlines()[0]})."
+                    ) from exc
+                has_log = con.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'prev' "
+                    "AND table_schema = 'main' AND table_name = 'publish_log'"
+                ).fetchone()[0]
+                if has_log:
+                    con.execute("INSERT INTO main.publish_log BY NAME SELECT * FROM prev.main.publish_log")
+                con.execute("DETACH prev")
+            flagged = sorted(
+                k for k, r in check_results.items() if not r["passed"] and r["severity"] == "WARN"
+            )
+            con.execute(
+                "INSERT INTO main.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    build_id,
+                    started,
+                    partition_first,
+                    partition_last,
+                    len(row_counts),
+                    json.dumps(row_counts, sort_keys=True),
+                    sum(1 for r in check_results.values() if r["passed"]),
+                    len(flagged),
+                    "; ".join(flagged),
+                    json.dumps(check_results, sort_keys=True, ensure_ascii=False),
+                ],
+            )
+            log_rows, logged = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE build_id = ?) FROM main.publish_log", [build_id]
+            ).fetchone()
+            if logged != 1:
+                raise UserError(f"Publishing stopped: publish_log has {logged} rows for build {build_id}.")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        if Path(f"{new}.wal").exists():
+            raise UserError(f"Publishing stopped: {new.name} still has a write-ahead log after CHECKPOINT.")
+        _fsync(new)
+        os.replace(new, serving)
+        _fsync(serving.parent)
+    except BaseException:
+        for leftover in (new, Path(f"{new}.wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+    return PublishReport(
+        serving=serving,
+        build_id=build_id,
+        row_counts=row_counts,
+        log_rows=log_rows,
+        seconds=(datetime.now(UTC) - started).total_seconds(),
+        checks=check_results,
+    )
+
+
+def read_serving_state(serving: Path) -> dict[str, Any]:
+    """What a BI reader sees: the newest build id, the marts and their row counts (read-only)."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_name <> 'publish_log' ORDER BY 1"
+            ).fetchall()
+        ]
+        counts = {t: con.execute(f"SELECT count(*) FROM main.{_ident(t)}").fetchone()[0] for t in tables}
+        build = con.execute(
+            "SELECT build_id, row_counts FROM main.publish_log ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    return {
+        "build_id": build[0] if build else None,
+        "logged_counts": json.loads(build[1]) if build else {},
+        "row_counts": counts,
+    }

@@ -1,0 +1,219 @@
+"""Write-audit-publish on a small synthetic warehouse: what is published, what stops it, and BI readers.
+
+The pipeline's own publishing (through `salesmp run`) is in test_quality_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.errors import UserError
+from dagster_project.publish.serving import building_path, publish_marts, read_serving_state
+
+READER = str(Path(__file__).resolve().parent / "serving_reader.py")
+PASSED = {"raw/orders:keys": {"passed": True, "severity": "ERROR", "run": "this build", "summary": "ok"}}
+
+
+def make_warehouse(path: Path, version: int, *, leak: str | None = None) -> None:
+    """raw, staging and marts schemas; every mart row carries `build_marker` = build-<version>."""
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        marker = f"build-{version}"
+        con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging; CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE raw.customers AS SELECT 'C' || i AS customer_id, '张伟' || i AS name, "
+            "'1381234' || lpad(i::VARCHAR, 4, '0') AS phone, 'u' || i || '@example.com' AS email "
+            "FROM range(50) t(i)"
+        )
+        con.execute("CREATE TABLE staging.stg_orders AS SELECT 1 AS x")
+        con.execute(
+            f"CREATE TABLE marts.dim_customers AS SELECT 'C' || i AS customer_id, '张**' AS name_masked, "
+            f"'138****' || lpad(i::VARCHAR, 4, '0') AS phone_masked, '{marker}' AS build_marker "
+            "FROM range(50) t(i)"
+        )
+        con.execute(
+            f"CREATE TABLE marts.fct_orders AS SELECT 'O' || i AS order_id, "
+            f"CAST(10 + i AS DECIMAL(18,2)) AS amount, '{marker}' AS build_marker "
+            f"FROM range({1000 + 37 * version}) t(i)"
+        )
+        con.execute(
+            "CREATE TABLE marts.mart_nps AS SELECT DATE '2025-03-01' + CAST(i AS INTEGER) AS month, "
+            f"12.5 AS nps, '{marker}' AS build_marker FROM range({10 + version}) t(i)"
+        )
+        if leak:
+            con.execute(f"UPDATE marts.dim_customers SET name_masked = '{leak}' WHERE customer_id = 'C7'")
+    finally:
+        con.close()
+
+
+def publish(tmp_path: Path, version: int, checks=None, **kw):
+    return publish_marts(
+        warehouse=tmp_path / "warehouse.duckdb",
+        serving=tmp_path / "serving.duckdb",
+        build_id=f"build-{version}",
+        partition_first=date(2025, 3, 1),
+        partition_last=date(2025, 3, version),
+        check_results=PASSED if checks is None else checks,
+        **kw,
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_publishes_the_marts_only_with_a_publish_log(tmp_path):
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    report = publish(tmp_path, 1)
+    assert report.row_counts == {"dim_customers": 50, "fct_orders": 1037, "mart_nps": 11}
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
+    try:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        log = con.execute(
+            "SELECT build_id, partition_first, partition_last, marts, row_counts, checks_passed, "
+            "checks_failed_warn FROM publish_log"
+        ).fetchall()
+        amount_type = con.execute(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_name = 'fct_orders' AND column_name = 'amount'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert tables == {"main.dim_customers", "main.fct_orders", "main.mart_nps", "main.publish_log"}
+    assert log == [
+        (
+            "build-1",
+            date(2025, 3, 1),
+            date(2025, 3, 1),
+            3,
+            json.dumps(report.row_counts, sort_keys=True),
+            1,
+            0,
+        )
+    ]
+    assert amount_type == "DECIMAL(18,2)"
+    assert not list(tmp_path.glob(".serving.duckdb.*")) and not (tmp_path / "serving.duckdb.wal").exists()
+
+
+def test_publish_log_is_carried_over_and_warn_checks_are_flagged(tmp_path):
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    publish(tmp_path, 1)
+    make_warehouse(tmp_path / "warehouse.duckdb", 2)
+    warn = {
+        **PASSED,
+        "raw/orders:volume": {
+            "passed": False,
+            "severity": "WARN",
+            "run": "this build",
+            "summary": "Check volume on raw/orders failed (WARN): ...",
+        },
+    }
+    publish(tmp_path, 2, checks=warn)
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
+    try:
+        log = con.execute(
+            "SELECT build_id, checks_failed_warn, flagged FROM publish_log ORDER BY published_at"
+        ).fetchall()
+    finally:
+        con.close()
+    assert log == [("build-1", 0, ""), ("build-2", 1, "raw/orders:volume")]
+    state = read_serving_state(tmp_path / "serving.duckdb")
+    assert state["build_id"] == "build-2" and state["row_counts"]["fct_orders"] == 1074
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "an ERROR check failed",
+        "a name in clear",
+        "a phone in clear",
+        "a column named email",
+        "a missing mart",
+    ],
+)
+def test_a_failed_audit_publishes_nothing(tmp_path, case):
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    publish(tmp_path, 1)
+    before = digest(tmp_path / "serving.duckdb")
+    kwargs: dict = {}
+    checks = None
+    if case == "an ERROR check failed":
+        make_warehouse(tmp_path / "warehouse.duckdb", 2)
+        checks = {
+            "raw/orders:order_value": {
+                "passed": False,
+                "severity": "ERROR",
+                "run": "this build",
+                "summary": "",
+            }
+        }
+    elif case == "a name in clear":
+        make_warehouse(tmp_path / "warehouse.duckdb", 2, leak="张伟7")
+    elif case == "a phone in clear":
+        make_warehouse(tmp_path / "warehouse.duckdb", 2, leak="13812340007")
+    elif case == "a column named email":
+        make_warehouse(tmp_path / "warehouse.duckdb", 2)
+        con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+        con.execute("ALTER TABLE marts.dim_customers ADD COLUMN email VARCHAR")
+        con.close()
+    else:
+        make_warehouse(tmp_path / "warehouse.duckdb", 2)
+        kwargs["tables"] = ["dim_customers", "fct_orders", "mart_nps", "mart_churn_warning"]
+    with pytest.raises(UserError, match="^Publishing stopped: "):
+        publish(tmp_path, 2, checks=checks, **kwargs)
+    assert digest(tmp_path / "serving.duckdb") == before
+    assert not building_path(tmp_path / "serving.duckdb", "build-2").exists()
+    assert read_serving_state(tmp_path / "serving.duckdb")["build_id"] == "build-1"
+
+
+def test_readers_never_fail_nor_see_a_mix_during_publishes(tmp_path):
+    """Two reader processes (a new connection per query; one connection reused for 25 queries) loop
+    read-only queries while 25 builds are published, each changing every mart."""
+    stop = tmp_path / "stop"
+    readers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                READER,
+                str(tmp_path / "serving.duckdb"),
+                str(stop),
+                str(tmp_path / f"reader{i}.json"),
+                *flags,
+            ]
+        )
+        for i, flags in enumerate([[], ["--persistent"]])
+    ]
+    try:
+        for version in range(1, 26):
+            make_warehouse(tmp_path / "warehouse.duckdb", version)
+            publish(tmp_path, version)
+            time.sleep(0.1)
+    finally:
+        stop.touch()
+        for r in readers:
+            r.wait(timeout=60)
+    stats = [json.loads((tmp_path / f"reader{i}.json").read_text()) for i in range(2)]
+    print(
+        "\nreaders during 25 publishes:", [{k: s[k] for k in ("queries", "failed", "mixed")} for s in stats]
+    )
+    for s in stats:
+        assert s["failed"] == 0, s["errors"][:5]
+        assert s["mixed"] == 0
+        assert s["queries"] > 50
+        assert len(s["builds_seen"]) > 5
+    assert read_serving_state(tmp_path / "serving.duckdb")["build_id"] == "build-25"
