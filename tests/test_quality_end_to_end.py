@@ -26,11 +26,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-import quality_landing as ql
-from conftest import run_salesmp
 from dagster._core.events import DagsterEventType
+from dagster._core.instance.ref import InstanceRef
 
 from dagster_project.generator import generate_landing_zone
+from tests import quality_landing as ql
+from tests.conftest import run_salesmp
 
 START = date(2025, 3, 3)
 DAYS = 28
@@ -75,7 +76,7 @@ def _publish_log(serving: Path) -> list[tuple]:
 
 def _check_results(dagster_home: Path) -> dict[str, tuple[bool, str]]:
     """`asset:check` -> (passed, severity) of the newest run's own quality checks."""
-    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(dagster_home))) as instance:
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
         run = instance.get_runs(limit=1)[0]
         records = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
         out = {}
@@ -175,8 +176,8 @@ def test_third_of_orders_and_quarantine_reasons_are_published_and_flagged(timeli
     try:
         quarantined = dict(
             con.execute(
-                "SELECT reason_code, count(*) FROM raw.quarantine WHERE feed = 'orders' AND partition_date = ? "
-                "GROUP BY ALL",
+                "SELECT reason_code, count(*) FROM raw.quarantine "
+                "WHERE feed = 'orders' AND partition_date = ? GROUP BY ALL",
                 [day(26)],
             ).fetchall()
         )
@@ -253,7 +254,8 @@ def test_error_case_blocks_publishing(timeline, tmp_path, data_env_module, case)
     assert _digest(tmp_path / "serving.duckdb") == before
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     try:  # the day's rows were loaded (valid lines) and nothing of them quarantined: the gate stops them
-        assert con.execute("SELECT count(*) FROM raw.quarantine WHERE partition_date = ?", [day(27)]).fetchone() == (0,)
+        quarantined = con.execute("SELECT count(*) FROM raw.quarantine WHERE partition_date = ?", [day(27)])
+        assert quarantined.fetchone() == (0,)
     finally:
         con.close()
 

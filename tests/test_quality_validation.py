@@ -12,13 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import quality_landing as ql
 
 from dagster_project.ingest.feeds import FEEDS
 from dagster_project.ingest.loader import ensure_raw_schema, ingest_partition
 from dagster_project.quality import batches
 from dagster_project.quality.suites import load_suites
 from dagster_project.quality.validation import check_outcomes, validate_suite
+from tests import quality_landing as ql
 
 SUITES = {s.name: s for s in load_suites()}
 RAW_SUITES = [s for s in SUITES.values() if s.name.startswith("raw_")]

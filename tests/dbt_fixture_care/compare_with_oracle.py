@@ -26,7 +26,9 @@ def main(db: str, core_from_db: bool) -> int:
     raw = load_raw(db)
     core = None
     if core_from_db:
-        core = {name: load_mart(db, name) for name in ("mart_customer_rfm", "mart_nps", "mart_customer_tiers")}
+        core = {
+            name: load_mart(db, name) for name in ("mart_customer_rfm", "mart_nps", "mart_customer_tiers")
+        }
     expected = compute_care_marts(raw, ROOT / "seeds", core=core)
     failures = 0
     for name in MART_NAMES:

@@ -1,0 +1,32 @@
+"""The dbt project on its own: seeds, models, contracts, data tests and unit tests on a fixture
+warehouse, and daily incremental runs equal to one full build, table for table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.dbt_fixture.build_fixture_warehouse import build
+from tests.dbt_fixture.check_incremental_equals_full import main as incremental_equals_full
+
+DBT_DIR = ROOT / "dbt"
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
+def test_dbt_build_with_unit_tests_passes(tmp_path):
+    warehouse = tmp_path / "fixture.duckdb"
+    build(warehouse)
+    result = subprocess.run(
+        ["dbt", "build", "--profiles-dir", "."],
+        cwd=DBT_DIR, env={**os.environ, "SALESMP_WAREHOUSE": str(warehouse)},
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert " unit_test " in result.stdout or "unit test" in result.stdout.lower()
+
+
+def test_daily_incremental_runs_equal_full_refresh(tmp_path):
+    assert incremental_equals_full(tmp_path) == 0
