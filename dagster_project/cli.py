@@ -6,8 +6,11 @@ Every failure a user can cause ends with one sentence on stderr and a non-zero e
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -56,9 +59,9 @@ def prepare_dagster_home() -> Path:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     start = _date_arg("--start", args.start)
-    for flag, value, low in (("--days", args.days, 1), ("--customers", args.customers, 1), ("--orders", args.orders, 1)):
-        if value < low:
-            raise UserError(f"{flag} must be at least {low}, not {value}.")
+    for flag, value in (("--days", args.days), ("--customers", args.customers), ("--orders", args.orders)):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, not {value}.")
     if not 0 <= args.defect_rate < 1:
         raise UserError(f"--defect-rate must be between 0 and 1, not {args.defect_rate}.")
     out = Path(args.out).expanduser()
@@ -82,7 +85,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         tz=os.environ.get("SALESMP_TZ") or "Asia/Shanghai",
         progress=not args.quiet,
     )
-    print(f"Wrote the landing zone to {out} ({_rows_written(truth):,} rows); ground truth in {out / '_ground_truth.json'}.")
+    truth_file = out / "_ground_truth.json"
+    print(f"Wrote the landing zone to {out} ({_rows_written(truth):,} rows); ground truth in {truth_file}.")
     return 0
 
 
@@ -178,6 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     prepare_dagster_home()
     import dagster as dg
+    from dagster._core.utils import make_new_run_id
 
     from dagster_project.definitions import defs
 
@@ -186,12 +191,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Materializing {n_days} partition(s) {first}..{last} as one run (landing {settings.landing}) ...",
           flush=True)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            tags=range_tags(first.isoformat(), last.isoformat()),
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
+        run_id = make_new_run_id()
+        outcome: dict = {}
+
+        def execute() -> None:
+            try:
+                outcome["result"] = job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    tags=range_tags(first.isoformat(), last.isoformat()),
+                    raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                )
+            except BaseException as exc:  # re-raised in the main thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=execute, name="salesmp-run", daemon=True)
+        # dbt's own log lines go to the run's compute logs; the terminal gets one line per step.
+        with contextlib.redirect_stdout(io.StringIO()):
+            worker.start()
+            report_progress(instance, run_id, worker)
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        result = outcome["result"]
     if not result.success:
         print_load_summary(settings.warehouse, first, last, settings.tz)
         raise RunFailed(_first_user_error(result))
@@ -202,6 +225,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 class RunFailed(Exception):
     pass
+
+
+def report_progress(instance, run_id: str, worker: threading.Thread, every: float = 2.0) -> None:
+    """Print a line to stderr each time a step of the run starts or ends, until the run is over."""
+    import time
+
+    started_at = time.monotonic()
+    seen: dict[str, str] = {}
+    while True:
+        alive = worker.is_alive()
+        try:
+            stats = instance.get_run_step_stats(run_id) if instance.get_run_by_id(run_id) else []
+        except Exception:  # noqa: BLE001 - progress is best effort; the run's outcome is what counts
+            stats = []
+        for st in sorted(stats, key=lambda x: x.start_time or 0):
+            state = st.status.value if st.status else "STARTED"
+            if seen.get(st.step_key) == state:
+                continue
+            seen[st.step_key] = state
+            took = f" in {st.end_time - st.start_time:.1f}s" if st.end_time and st.start_time else ""
+            elapsed = time.monotonic() - started_at
+            print(f"  [{elapsed:6.0f}s] {st.step_key:<42} {state.lower().replace('_', ' ')}{took}",
+                  file=sys.stderr, flush=True)
+        if not alive:
+            return
+        worker.join(every)
 
 
 def print_load_summary(warehouse: Path, first: date, last: date, tz: str) -> None:

@@ -281,15 +281,15 @@ def _value_checks(col: Column) -> list[tuple[str, str, str]]:
     checks: list[tuple[str, str, str]] = []
     if col.required:
         checks.append(("missing_value", f"{v} IS NULL", f"'required column {name} is empty'"))
-    if col.kind == "timestamp":
-        cond = f"{v} IS NOT NULL AND (NOT regexp_full_match({v}, '{ISO_TS_RE}') OR try_cast({v} AS TIMESTAMPTZ) IS NULL)"
-        checks.append(("bad_timestamp", cond, f"{shown} || ' is not an ISO 8601 timestamp'"))
-    elif col.kind == "date":
-        cond = f"{v} IS NOT NULL AND (NOT regexp_full_match({v}, '{ISO_DATE_RE}') OR try_cast({v} AS DATE) IS NULL)"
-        checks.append(("bad_timestamp", cond, f"{shown} || ' is not a YYYY-MM-DD date'"))
-    elif col.kind == "month":
-        cond = f"{v} IS NOT NULL AND (NOT regexp_full_match({v}, '{MONTH_RE}') OR try_cast({v} || '-01' AS DATE) IS NULL)"
-        checks.append(("bad_timestamp", cond, f"{shown} || ' is not a YYYY-MM month'"))
+    temporal = {
+        "timestamp": (ISO_TS_RE, f"{v}", "TIMESTAMPTZ", "an ISO 8601 timestamp"),
+        "date": (ISO_DATE_RE, f"{v}", "DATE", "a YYYY-MM-DD date"),
+        "month": (MONTH_RE, f"{v} || '-01'", "DATE", "a YYYY-MM month"),
+    }
+    if col.kind in temporal:
+        pattern, text, cast, what = temporal[col.kind]
+        cond = f"{v} IS NOT NULL AND (NOT regexp_full_match({v}, '{pattern}') OR try_cast({text} AS {cast}) IS NULL)"
+        checks.append(("bad_timestamp", cond, f"{shown} || ' is not {what}'"))
     elif col.kind in ("int", "money", "number"):
         pattern = {"int": INT_RE, "money": MONEY_RE, "number": NUMBER_RE}[col.kind]
         what = {

@@ -13,7 +13,7 @@ created row, a channel whose master changes, re-sent channel activity.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -26,7 +26,7 @@ P1, P2, P3, P4, P5 = PARTITIONS
 
 def ts(text: str) -> datetime:
     """An ISO instant in UTC."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 # (partition, record) per feed; the record holds the contract columns in contract order.
@@ -141,7 +141,7 @@ def build(path: Path) -> None:
     try:
         for stmt in raw_schema_ddl():
             con.execute(stmt)
-        ingested_at = datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)
+        ingested_at = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
         for feed_name, rows in ROWS.items():
             feed = FEEDS[feed_name]
             width = len(feed.columns) + 4
