@@ -5,9 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.config import load_settings
-from dagster_project.ingest.assets import raw_assets
+from dagster_project.ingest.assets import raw_assets, raw_bookkeeping_specs
 from dagster_project.ingest.sensors import build_automation
-from dagster_project.partitions import daily_partitions
 from dagster_project.publish.assets import build_publish_asset
 from dagster_project.quality.checks import build_quality_checks
 from dagster_project.resources import DuckDBWarehouse
@@ -20,16 +19,17 @@ settings = load_settings()
 pipeline_job = dg.define_asset_job(
     name="salesmp_pipeline",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     description="Ingest the landing zone, build the dbt marts, run the gates and publish.",
 )
 
 landing_zone_sensor, daily_yesterday_schedule = build_automation(pipeline_job)
 
+built_assets = [*raw_assets, salesmp_dbt_assets]
+
 defs = dg.Definitions(
-    assets=[*raw_assets, salesmp_dbt_assets, build_publish_asset([*raw_assets, salesmp_dbt_assets])],
-    asset_checks=build_quality_checks([*raw_assets, salesmp_dbt_assets]),
+    assets=[*built_assets, *raw_bookkeeping_specs, build_publish_asset(built_assets)],
+    asset_checks=build_quality_checks(built_assets),
     jobs=[pipeline_job],
     sensors=[landing_zone_sensor],
     schedules=[daily_yesterday_schedule],

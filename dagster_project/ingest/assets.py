@@ -82,3 +82,26 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
 
 raw_assets = [build_raw_asset(feed) for feed in FEEDS.values()]
 RAW_ASSET_KEYS = [dg.AssetKey(["raw", name]) for name in FEEDS]
+
+# Written by every raw feed asset in the same transaction as the feed's rows; declared here so the
+# lineage shows them (dbt reads both as sources) with a group, owner and description.
+raw_bookkeeping_specs = [
+    dg.AssetSpec(
+        key=["raw", "ingest_log"],
+        group_name="raw",
+        deps=RAW_ASSET_KEYS,
+        owners=[OWNER],
+        kinds={"duckdb"},
+        description="One row per landing file (rows read / loaded / quarantined, extra columns) and one "
+        "row per feed and arrival day without files. Written by every raw feed asset.",
+    ),
+    dg.AssetSpec(
+        key=["raw", "quarantine"],
+        group_name="raw",
+        deps=RAW_ASSET_KEYS,
+        owners=[OWNER],
+        kinds={"duckdb"},
+        description="Every rejected landing row with its reason_code and a one-sentence reason naming "
+        "the column and the value. Written by every raw feed asset.",
+    ),
+]
