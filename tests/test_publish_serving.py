@@ -80,14 +80,15 @@ def test_publishes_the_marts_only_with_a_publish_log(tmp_path):
     try:
         tables = {
             r[0]
-            for r in con.execute(
-                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
-            ).fetchall()
+            for r in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
         }
         log = con.execute(
             "SELECT build_id, partition_first, partition_last, marts, row_counts, checks_passed, "
             "checks_failed_warn FROM publish_log"
         ).fetchall()
+        storage = con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()[0]
         amount_type = con.execute(
             "SELECT data_type FROM information_schema.columns "
             "WHERE table_name = 'fct_orders' AND column_name = 'amount'"
@@ -107,7 +108,17 @@ def test_publishes_the_marts_only_with_a_publish_log(tmp_path):
         )
     ]
     assert amount_type == "DECIMAL(18,2)"
+    assert storage == "v1.0.0+"  # readable by BI clients with an older DuckDB driver
     assert not list(tmp_path.glob(".serving.duckdb.*")) and not (tmp_path / "serving.duckdb.wal").exists()
+
+
+def test_an_interrupted_build_leaves_nothing_behind(tmp_path):
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    stale = building_path(tmp_path / "serving.duckdb", "crashed-run")
+    stale.write_bytes(b"half a file")
+    publish(tmp_path, 1)
+    assert not stale.exists()
+    assert read_serving_state(tmp_path / "serving.duckdb")["build_id"] == "build-1"
 
 
 def test_publish_log_is_carried_over_and_warn_checks_are_flagged(tmp_path):
@@ -208,9 +219,7 @@ def test_readers_never_fail_nor_see_a_mix_during_publishes(tmp_path):
         for r in readers:
             r.wait(timeout=60)
     stats = [json.loads((tmp_path / f"reader{i}.json").read_text()) for i in range(2)]
-    print(
-        "\nreaders during 25 publishes:", [{k: s[k] for k in ("queries", "failed", "mixed")} for s in stats]
-    )
+    print("\nreaders during 25 publishes:", [{k: s[k] for k in ("queries", "failed", "mixed")} for s in stats])
     for s in stats:
         assert s["failed"] == 0, s["errors"][:5]
         assert s["mixed"] == 0

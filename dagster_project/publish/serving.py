@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS main.publish_log (
 )
 """
 
+# The serving file is written in the storage format of DuckDB 1.0, so BI clients whose DuckDB driver
+# (DBeaver's JDBC, an older CLI) predates ours can still open it; the marts need nothing newer.
+SERVING_STORAGE_VERSION = "v1.0.0"
+
 # Column names that mean personal data in clear (masked or hashed columns carry a suffix).
 PII_COLUMN_RE = re.compile(r"^(name|customer_name|contact_name|phone|mobile|phone_number|email|e_mail)$")
 # Clear personal data of the customers feed: a published text equal to one of these is a leak.
@@ -153,10 +157,18 @@ def publish_marts(
         raise UserError(f"Publishing stopped: the ERROR check {errors[0]} failed in this build.")
     serving.parent.mkdir(parents=True, exist_ok=True)
     new = building_path(serving, build_id)
-    for leftover in (new, Path(f"{new}.wal")):
+    # One build at a time: whatever an interrupted build left beside the serving file is garbage.
+    for leftover in serving.parent.glob(f".{serving.name}.*.building*"):
         leftover.unlink(missing_ok=True)
     try:
-        con = duckdb.connect(str(new), config={"memory_limit": memory_limit, "threads": threads})
+        con = duckdb.connect(
+            str(new),
+            config={
+                "memory_limit": memory_limit,
+                "threads": threads,
+                "storage_compatibility_version": SERVING_STORAGE_VERSION,
+            },
+        )
         try:
             con.execute(f"SET TimeZone = {_q(tz)}")
             con.execute(f"ATTACH {_q(str(warehouse))} AS wh (READ_ONLY)")
@@ -196,9 +208,7 @@ def publish_marts(
                 if has_log:
                     con.execute("INSERT INTO main.publish_log BY NAME SELECT * FROM prev.main.publish_log")
                 con.execute("DETACH prev")
-            flagged = sorted(
-                k for k, r in check_results.items() if not r["passed"] and r["severity"] == "WARN"
-            )
+            flagged = sorted(k for k, r in check_results.items() if not r["passed"] and r["severity"] == "WARN")
             con.execute(
                 "INSERT INTO main.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
