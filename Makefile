@@ -30,6 +30,10 @@ demo: $(VENV)/.installed dbt/target/manifest.json
 	@if [ ! -f $(SALESMP_LANDING)/_ground_truth.json ]; then \
 	  $(BIN)/salesmp generate --out $(SALESMP_LANDING) $(DEMO_ARGS); fi
 	$(BIN)/salesmp run --landing $(SALESMP_LANDING)
+	@$(BIN)/salesmp marts --rows 3 | cut -c1-160
+	@echo
+	@echo "Serving database (read-only, for BI): $(SALESMP_SERVING)"
+	@echo "Data Docs: $(SALESMP_SITE)/data_docs/index.html"
 	@echo
 	@echo "Open the Dagster UI with: make ui   (then http://127.0.0.1:3000)"
 

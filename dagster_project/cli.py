@@ -292,6 +292,31 @@ def print_load_summary(warehouse: Path, first: date, last: date, tz: str) -> Non
         print(f"  {feed:<18}{read:>12,}{ok:>12,}{bad:>13,}  {', '.join(reasons.get(feed, [])) or '-'}")
 
 
+def cmd_marts(args: argparse.Namespace) -> int:
+    """Print a few rows of every mart from the serving database (read-only, what BI sees)."""
+    from dagster_project.config import load_settings
+    from dagster_project.resources import connect_duckdb
+
+    settings = load_settings()
+    if not settings.serving.exists():
+        raise UserError(f"The serving database {settings.serving} does not exist yet; run `salesmp run` first.")
+    con = connect_duckdb(settings.serving, tz=settings.tz, memory_limit="512MB", threads=1, read_only=True)
+    try:
+        tables = [
+            t for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'mart_%' ORDER BY 1"
+            ).fetchall()
+        ]
+        print(f"Marts in {settings.serving} (first {args.rows} rows of each):")
+        for table in tables:
+            total = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            print(f"\n{table} ({total:,} rows)")
+            print(con.execute(f'SELECT * FROM "{table}" LIMIT {int(args.rows)}').df().to_string(max_colwidth=24))
+    finally:
+        con.close()
+    return 0
+
+
 # --------------------------------------------------------------------------------------------------
 
 
@@ -316,6 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="date_from", help="first arrival day, YYYY-MM-DD")
     run.add_argument("--to", dest="date_to", help="last arrival day, YYYY-MM-DD")
     run.set_defaults(func=cmd_run)
+
+    marts = sub.add_parser("marts", help="print a few rows of every published mart (serving database)")
+    marts.add_argument("--rows", type=int, default=3)
+    marts.set_defaults(func=cmd_marts)
     return parser
 
 
