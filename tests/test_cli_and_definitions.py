@@ -71,15 +71,29 @@ def test_locked_warehouse(data_env, tmp_path):
         holder.wait()
 
 
-def test_empty_days_are_an_outcome(data_env, tmp_path):
-    for day in ("2025-01-01", "2025-01-03"):
-        (tmp_path / "landing" / "orders" / day).mkdir(parents=True)
+def test_empty_and_missing_days_are_an_outcome(data_env, tmp_path):
+    import shutil
+    from datetime import date
+
+    from dagster_project.generator import generate_landing_zone
+
+    landing = tmp_path / "landing"
+    generate_landing_zone(landing, seed=3, start=date(2025, 1, 1), days=6, customers=200, orders=1500,
+                          defect_rate=0.0, progress=False)
+    shutil.rmtree(landing / "orders" / "2025-01-04")  # a missing day
+    for f in (landing / "orders" / "2025-01-05").iterdir():  # an empty day folder
+        f.unlink()
     result = run_salesmp(["run"], data_env)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr[-2000:]
     con = duckdb.connect(data_env["SALESMP_WAREHOUSE"], read_only=True)
-    days = con.execute("SELECT count(DISTINCT partition_date) FROM raw.ingest_log").fetchone()[0]
+    empty = con.execute(
+        "SELECT partition_date::VARCHAR, rows_read FROM raw.ingest_log WHERE feed = 'orders' AND source_file IS NULL "
+        "ORDER BY 1"
+    ).fetchall()
     con.close()
-    assert days == 3  # 2025-01-02 has no folder at all and is still a recorded, empty partition
+    assert empty == [("2025-01-04", 0), ("2025-01-05", 0)]
+    orders_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("orders"))
+    assert orders_line.split()[1] != "0"
 
 
 def test_definitions_load_quickly_and_completely():
