@@ -30,3 +30,16 @@ def test_dbt_build_with_unit_tests_passes(tmp_path):
 
 def test_daily_incremental_runs_equal_full_refresh(tmp_path):
     assert incremental_equals_full(tmp_path) == 0
+
+
+def test_raw_columns_macro_mirrors_the_feed_contract():
+    import ast
+    import re
+
+    from dagster_project.ingest.feeds import FEEDS, LINEAGE_COLUMNS
+
+    text = (DBT_DIR / "macros" / "raw_columns.sql").read_text()
+    contract = ast.literal_eval(re.search(r"set contract = (\{.*?\}) -%\}", text, re.S).group(1))
+    assert contract == {name: list(feed.column_names) for name, feed in FEEDS.items()}
+    lineage = ast.literal_eval(re.search(r"contract\[feed\] \+ (\[.*?\])", text).group(1))
+    assert sorted(lineage) == sorted(name for name, _ in LINEAGE_COLUMNS)

@@ -9,17 +9,7 @@
 -- Daily traffic and spend, latest record per (activity_date, channel_id); incremental on arrival.
 with arrivals as (
     select
-        activity_date,
-        channel_id,
-        visits,
-        avg_visit_seconds,
-        inquiries,
-        carts,
-        spend,
-        _partition_date,
-        _source_file,
-        _line_number,
-        _ingested_at
+        {{ raw_column_list('channel_activity', indent=8) }}
     from {{ source('raw', 'channel_activity') }}
     where {{ arrival_window() }}
 ),

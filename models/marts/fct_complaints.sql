@@ -9,19 +9,7 @@
 -- Complaint tickets, latest record per ticket_id; incremental on the arrival partition.
 with arrivals as (
     select
-        ticket_id,
-        customer_id,
-        channel_id,
-        opened_at,
-        first_response_at,
-        resolved_at,
-        category,
-        severity,
-        updated_at,
-        _partition_date,
-        _source_file,
-        _line_number,
-        _ingested_at
+        {{ raw_column_list('complaints', indent=8) }}
     from {{ source('raw', 'complaints') }}
     where {{ arrival_window() }}
 ),
@@ -31,19 +19,7 @@ candidates as (
     {% if is_incremental() %}
         union all
         select
-            ticket_id,
-            customer_id,
-            channel_id,
-            opened_at,
-            first_response_at,
-            resolved_at,
-            category,
-            severity,
-            updated_at,
-            _partition_date,
-            _source_file,
-            _line_number,
-            _ingested_at
+            {{ raw_column_list('complaints', indent=12) }}
         from {{ this }}
         where ticket_id in (select arrivals.ticket_id from arrivals)
     {% endif %}

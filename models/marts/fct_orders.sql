@@ -11,19 +11,7 @@
 -- by the contract's rule, so a late-arriving older record never overwrites a newer one.
 with arrivals as (
     select
-        order_id,
-        customer_id,
-        channel_id,
-        order_ts,
-        amount,
-        status,
-        updated_at,
-        ship_region,
-        is_referral,
-        _partition_date,
-        _source_file,
-        _line_number,
-        _ingested_at
+        {{ raw_column_list('orders', indent=8) }}
     from {{ source('raw', 'orders') }}
     where {{ arrival_window() }}
 ),
@@ -33,19 +21,7 @@ candidates as (
     {% if is_incremental() %}
         union all
         select
-            order_id,
-            customer_id,
-            channel_id,
-            order_ts,
-            amount,
-            status,
-            updated_at,
-            ship_region,
-            is_referral,
-            _partition_date,
-            _source_file,
-            _line_number,
-            _ingested_at
+            {{ raw_column_list('orders', indent=12) }}
         from {{ this }}
         where order_id in (select arrivals.order_id from arrivals)
     {% endif %}

@@ -9,17 +9,7 @@
 -- Survey answers, latest record per response_id; incremental on the arrival partition.
 with arrivals as (
     select
-        response_id,
-        customer_id,
-        channel_id,
-        submitted_at,
-        nps_score,
-        csat_score,
-        comment,
-        _partition_date,
-        _source_file,
-        _line_number,
-        _ingested_at
+        {{ raw_column_list('surveys', indent=8) }}
     from {{ source('raw', 'surveys') }}
     where {{ arrival_window() }}
 ),
@@ -29,17 +19,7 @@ candidates as (
     {% if is_incremental() %}
         union all
         select
-            response_id,
-            customer_id,
-            channel_id,
-            submitted_at,
-            nps_score,
-            csat_score,
-            comment,
-            _partition_date,
-            _source_file,
-            _line_number,
-            _ingested_at
+            {{ raw_column_list('surveys', indent=12) }}
         from {{ this }}
         where response_id in (select arrivals.response_id from arrivals)
     {% endif %}

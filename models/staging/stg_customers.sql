@@ -1,19 +1,7 @@
 -- Customer master, latest record per customer_id; name, phone and email only hashed and masked.
 with records as (
     select
-        customer_id,
-        customer_type,
-        name,
-        phone,
-        email,
-        region,
-        industry,
-        signup_ts,
-        updated_at,
-        _partition_date,
-        _source_file,
-        _line_number,
-        _ingested_at,
+        {{ raw_column_list('customers', indent=8) }},
         {{ latest_record_rank(['customer_id'], true) }} as record_rank
     from {{ source('raw', 'customers') }}
 )
