@@ -19,3 +19,36 @@
 {% macro raw_column_list(feed, indent=8) -%}
     {{ raw_feed_columns(feed) | join(',\n' ~ ' ' * indent) }}
 {%- endmacro %}
+
+{#- The CTEs every incremental fact shares, ending in `ranked` (record_rank 1 = the latest record):
+    `arrivals` reads the raw rows of the run's arrival window; on an incremental run `candidates` adds
+    the stored rows of the same keys, so a late-arriving older record never overwrites a newer one. -#}
+{% macro latest_arrivals_ctes(feed, key_columns, has_updated_at) -%}
+arrivals as (
+    select
+        {{ raw_column_list(feed, indent=8) }}
+    from {{ source('raw', feed) }}
+    where {{ arrival_window() }}
+),
+
+candidates as (
+    select * from arrivals
+    {% if is_incremental() %}
+        union all
+        select
+            stored.{{ raw_feed_columns(feed) | join(',\n            stored.') }}
+        from {{ this }} as stored
+        where exists (
+            select 1 from arrivals
+            where {% for key in key_columns %}arrivals.{{ key }} = stored.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+        )
+    {% endif %}
+),
+
+ranked as (
+    select
+        *,
+        {{ latest_record_rank(key_columns, has_updated_at) }} as record_rank
+    from candidates
+)
+{%- endmacro %}

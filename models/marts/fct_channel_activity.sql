@@ -7,43 +7,7 @@
     )
 }}
 -- Daily traffic and spend, latest record per (activity_date, channel_id); incremental on arrival.
-with arrivals as (
-    select
-        {{ raw_column_list('channel_activity', indent=8) }}
-    from {{ source('raw', 'channel_activity') }}
-    where {{ arrival_window() }}
-),
-
-candidates as (
-    select * from arrivals
-    {% if is_incremental() %}
-        union all
-        select
-            stored.activity_date,
-            stored.channel_id,
-            stored.visits,
-            stored.avg_visit_seconds,
-            stored.inquiries,
-            stored.carts,
-            stored.spend,
-            stored._partition_date,
-            stored._source_file,
-            stored._line_number,
-            stored._ingested_at
-        from {{ this }} as stored
-        where exists (
-            select 1 from arrivals
-            where arrivals.activity_date = stored.activity_date and arrivals.channel_id = stored.channel_id
-        )
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        {{ latest_record_rank(['activity_date', 'channel_id'], false) }} as record_rank
-    from candidates
-)
+with {{ latest_arrivals_ctes('channel_activity', ['activity_date', 'channel_id'], false) }}
 
 select
     activity_date,

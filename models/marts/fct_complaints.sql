@@ -7,30 +7,7 @@
     )
 }}
 -- Complaint tickets, latest record per ticket_id; incremental on the arrival partition.
-with arrivals as (
-    select
-        {{ raw_column_list('complaints', indent=8) }}
-    from {{ source('raw', 'complaints') }}
-    where {{ arrival_window() }}
-),
-
-candidates as (
-    select * from arrivals
-    {% if is_incremental() %}
-        union all
-        select
-            {{ raw_column_list('complaints', indent=12) }}
-        from {{ this }}
-        where ticket_id in (select arrivals.ticket_id from arrivals)
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        {{ latest_record_rank(['ticket_id'], true) }} as record_rank
-    from candidates
-)
+with {{ latest_arrivals_ctes('complaints', ['ticket_id'], true) }}
 
 select
     ticket_id,

@@ -9,30 +9,7 @@
 -- Orders, latest record per order_id. Incremental on the arrival partition: a run reads the raw
 -- arrivals of its window, puts them beside the stored rows of the same orders and keeps the latest
 -- by the contract's rule, so a late-arriving older record never overwrites a newer one.
-with arrivals as (
-    select
-        {{ raw_column_list('orders', indent=8) }}
-    from {{ source('raw', 'orders') }}
-    where {{ arrival_window() }}
-),
-
-candidates as (
-    select * from arrivals
-    {% if is_incremental() %}
-        union all
-        select
-            {{ raw_column_list('orders', indent=12) }}
-        from {{ this }}
-        where order_id in (select arrivals.order_id from arrivals)
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        {{ latest_record_rank(['order_id'], true) }} as record_rank
-    from candidates
-)
+with {{ latest_arrivals_ctes('orders', ['order_id'], true) }}
 
 select
     order_id,

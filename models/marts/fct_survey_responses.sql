@@ -7,30 +7,7 @@
     )
 }}
 -- Survey answers, latest record per response_id; incremental on the arrival partition.
-with arrivals as (
-    select
-        {{ raw_column_list('surveys', indent=8) }}
-    from {{ source('raw', 'surveys') }}
-    where {{ arrival_window() }}
-),
-
-candidates as (
-    select * from arrivals
-    {% if is_incremental() %}
-        union all
-        select
-            {{ raw_column_list('surveys', indent=12) }}
-        from {{ this }}
-        where response_id in (select arrivals.response_id from arrivals)
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        {{ latest_record_rank(['response_id'], false) }} as record_rank
-    from candidates
-)
+with {{ latest_arrivals_ctes('surveys', ['response_id'], false) }}
 
 select
     response_id,
