@@ -11,7 +11,7 @@ export SALESMP_SERVING ?= $(CURDIR)/data/serving.duckdb
 export SALESMP_SITE ?= $(CURDIR)/data/site
 DEMO_ARGS ?= --seed 42 --start 2025-01-01 --days 365 --customers 20000 --orders 300000 --defect-rate 0.001
 
-.PHONY: install demo test lint ui docs bench clean
+.PHONY: install browser demo test lint ui docs bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# Headless Chromium and ChromeDriver from Debian, for the tests whose product is a page.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 # The dbt manifest is prepared at build time, never parsed when the Dagster definitions load.
 dbt/target/manifest.json: $(VENV)/.installed $(shell find models seeds dbt -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null | grep -v '^dbt/target')
@@ -41,15 +46,22 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check dagster_project tests benchmarks
 	@if [ -f .sqlfluff ]; then $(BIN)/sqlfluff lint models dbt/macros --processes 2; fi
 
-test: $(VENV)/.installed dbt/target/manifest.json lint
+test: $(VENV)/.installed dbt/target/manifest.json lint browser
 	$(BIN)/python -m pytest -q
 
 ui: $(VENV)/.installed dbt/target/manifest.json
 	$(BIN)/python -c "from dagster_project.cli import prepare_dagster_home; prepare_dagster_home()"
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
+# The lineage docs are built by the `docs/dbt_docs` asset after each publish; this serves them as they are.
 docs: $(VENV)/.installed
-	cd dbt && $(BIN)/dbt docs generate --profiles-dir . && $(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+	@test -f $(SALESMP_SITE)/docs/index.html || { echo "No docs yet in $(SALESMP_SITE)/docs: run make demo first."; exit 2; }
+	@echo "dbt lineage docs on http://127.0.0.1:8080"
+	$(BIN)/python -m http.server 8080 --bind 127.0.0.1 --directory $(SALESMP_SITE)/docs
+
+# Benchmarks (not part of make test): 1, 3 and 10 million orders; see benchmarks/README.md.
+bench: $(VENV)/.installed dbt/target/manifest.json
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf data dbt/target dbt/logs

@@ -1,0 +1,1 @@
+"""What BI tools read: Parquet exports of the published marts."""

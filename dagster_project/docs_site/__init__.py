@@ -1,0 +1,1 @@
+"""The dbt docs site (lineage docs for analysts) and column-level lineage of the marts."""
