@@ -9,7 +9,7 @@ import dagster as dg
 
 from dagster_project.config import load_settings
 from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Feed
-from dagster_project.ingest.loader import PartitionResult, ensure_raw_schema, ingest_partition
+from dagster_project.ingest.loader import PartitionResult, ensure_raw_schema, ingest_days
 from dagster_project.partitions import daily_partitions, days_in
 from dagster_project.resources import DuckDBWarehouse
 
@@ -47,11 +47,9 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
     def _raw_feed(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         settings = load_settings()
         ingested_at = datetime.now(UTC)
-        results: list[PartitionResult] = []
         with warehouse.connect() as con:
             ensure_raw_schema(con)
-            for day in days_in(context):
-                results.append(ingest_partition(con, settings.landing, feed.name, day, ingested_at))
+            results = ingest_days(con, settings.landing, feed.name, days_in(context), ingested_at)
         reasons: Counter = Counter()
         for r in results:
             reasons.update(r.reasons)

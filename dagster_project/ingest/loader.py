@@ -110,46 +110,129 @@ def _split_lines(data: bytes) -> tuple[pa.Table, bool]:
     return table, ends_with_newline
 
 
-def _missing_column_sql(feed: Feed, present: set[str]) -> tuple[str | None, str | None]:
+def _missing_column(feed: Feed, present: set[str]) -> tuple[str | None, str | None]:
     missing = [c for c in feed.required if c not in present]
     if not missing:
         return None, None
     return "missing_column", f"the file has no required column {', '.join(missing)}"
 
 
-def _unreadable(con: duckdb.DuckDBPyConnection, feed: Feed, message: str) -> None:
-    cols = ", ".join(f"NULL::VARCHAR AS {_ident(c)}" for c in feed.column_names)
+@dataclass
+class _File:
+    """One landing file of a batch; file_id orders the batch like (day, file name)."""
+
+    file_id: int
+    path: Path
+    day: date
+    result: FileResult
+    last_line: int = 0
+    ends_with_newline: bool = True
+
+
+ROWS_COLUMNS = "file_id BIGINT, line_number BIGINT, raw_record VARCHAR, struct_code VARCHAR, struct_reason VARCHAR"
+
+
+def _create_rows_table(con, feed: Feed) -> None:
+    """_rows: every record of the batch as text, with its structural verdict (NULL when fine)."""
+    cols = ", ".join(f"{_ident(c)} VARCHAR" for c in feed.column_names)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rows ({ROWS_COLUMNS}, {cols})")
+
+
+def _insert_unreadable(con, feed: Feed, file_id: int, message: str) -> None:
+    """A file that cannot be read at all is one quarantined record."""
+    cols = ", ".join(_ident(c) for c in feed.column_names)
+    nulls = ", ".join("NULL" for _ in feed.column_names)
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _rows AS
-        SELECT NULL::BIGINT AS line_number, NULL::VARCHAR AS raw_record,
-               'unreadable_file' AS struct_code, {_q(message)} AS struct_reason, {cols}"""
+        f"INSERT INTO _rows (file_id, line_number, raw_record, struct_code, struct_reason, {cols}) "
+        f"VALUES (?, NULL, NULL, 'unreadable_file', ?, {nulls})",
+        [file_id, message],
     )
 
 
-def _read_text_lines(con, path: Path, feed: Feed, fmt: str) -> tuple[str, ...]:
-    """Create _rows for a CSV or JSONL file. Returns the extra (non-contract) column names."""
-    data = path.read_bytes()
-    table, ends_with_newline = _split_lines(data)
+def _split_lines(data: bytes) -> tuple[list[bytes], bool]:
+    """Physical lines without their newline; the flag tells whether the file ends with one."""
+    ends_with_newline = data.endswith(b"\n")
+    lines = data.split(b"\n")
+    if ends_with_newline:
+        lines.pop()
+    return lines, ends_with_newline
+
+
+def _load_text_lines(con, files: list[_File], feed: Feed) -> list[_File]:
+    """Create _lines(file_id, line_number, raw, txt) for the CSV and JSONL files of the batch.
+
+    Files that cannot be opened become unreadable records; the others are returned.
+    """
+    ids, numbers, raws, readable = [], [], [], []
+    for f in files:
+        try:
+            data = f.path.read_bytes()
+        except OSError as exc:
+            _insert_unreadable(con, feed, f.file_id, f"the file cannot be opened ({exc.strerror})")
+            continue
+        lines, f.ends_with_newline = _split_lines(data)
+        f.last_line = len(lines)
+        ids.append(np.full(len(lines), f.file_id, dtype=np.int64))
+        numbers.append(np.arange(1, len(lines) + 1, dtype=np.int64))
+        raws.append(pa.array(lines, type=pa.binary()))
+        readable.append(f)
+    if not readable:
+        return []
+    table = pa.table(
+        {
+            "file_id": np.concatenate(ids),
+            "line_number": np.concatenate(numbers),
+            "raw": pa.chunked_array(raws, type=pa.binary()),
+        }
+    )
+    meta = pa.table(
+        {
+            "file_id": [f.file_id for f in readable],
+            "last_line": [f.last_line for f in readable],
+            "ends_with_newline": [f.ends_with_newline for f in readable],
+        }
+    )
     con.register("_lines_arrow", table)
-    last_line = int(table.num_rows)
+    con.register("_meta_arrow", meta)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _lines AS
-        SELECT line_number, raw, rtrim(try(decode(raw)), chr(13)) AS txt FROM _lines_arrow"""
+        SELECT l.file_id, l.line_number, l.raw, rtrim(try(decode(l.raw)), chr(13)) AS txt,
+               -- a trailing cut line: the last line of a file that does not end with a newline
+               (l.line_number = m.last_line AND NOT m.ends_with_newline) AS is_cut
+        FROM _lines_arrow AS l JOIN _meta_arrow AS m USING (file_id)"""
     )
     con.unregister("_lines_arrow")
-    # A trailing cut line: the last line of a file that does not end with a newline.
-    truncated_cond = f"(line_number = {last_line} AND NOT {str(ends_with_newline).upper()})"
-    raw_record = "coalesce(txt, CAST(raw AS VARCHAR))"
-    if fmt == "csv":
-        header_row = con.execute("SELECT txt FROM _lines WHERE line_number = 1").fetchone()
-        if header_row is None or header_row[0] is None or header_row[0].strip() == "":
-            why = "the file is empty" if header_row is None else "the header row is empty or not UTF-8"
-            _unreadable(con, feed, why)
-            return ()
-        header = [h.strip() for h in next(csv.reader([header_row[0].lstrip("\ufeff")]))]
+    con.unregister("_meta_arrow")
+    return readable
+
+
+RAW_RECORD = "coalesce(txt, CAST(raw AS VARCHAR))"
+
+
+def _csv_rows(con, files: list[_File], feed: Feed) -> None:
+    """Parse the CSV files of the batch into _rows: one statement per distinct header."""
+    if not files:
+        return
+    by_id = {f.file_id: f for f in files}
+    headers = dict(
+        con.execute(
+            "SELECT file_id, txt FROM _lines WHERE line_number = 1 AND list_contains(?, file_id)",
+            [list(by_id)],
+        ).fetchall()
+    )
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for file_id in by_id:
+        text = headers.get(file_id)
+        if text is None or text.strip() == "":
+            why = "the file is empty" if file_id not in headers else "the header row is empty or not UTF-8"
+            _insert_unreadable(con, feed, file_id, why)
+            continue
+        header = tuple(h.strip() for h in next(csv.reader([text.lstrip("\ufeff")])))
+        by_id[file_id].result.extra_columns = tuple(h for h in header if h not in feed.column_names)
+        groups.setdefault(header, []).append(file_id)
+    for header, file_ids in groups.items():
         positions = {name: i + 1 for i, name in reversed(list(enumerate(header)))}
-        extras = tuple(h for h in header if h not in feed.column_names)
-        mc_code, mc_reason = _missing_column_sql(feed, set(header))
+        mc_code, mc_reason = _missing_column(feed, set(header))
         n_fields = len(header)
         values = []
         for col in feed.column_names:
@@ -157,115 +240,133 @@ def _read_text_lines(con, path: Path, feed: Feed, fmt: str) -> tuple[str, ...]:
                 f = f"fields[{positions[col]}]"
                 values.append(
                     f"nullif(trim(CASE WHEN {f} LIKE '\"%' THEN replace({f}[2:-2], '\"\"', '\"') "
-                    f"ELSE {f} END), '') AS {_ident(col)}"
+                    f"ELSE {f} END), '')"
                 )
             else:
-                values.append(f"NULL::VARCHAR AS {_ident(col)}")
+                values.append("NULL::VARCHAR")
+        mc = _q(mc_code) if mc_code else "NULL"
         structure = f"""
             CASE
-              WHEN {_q(mc_code) if mc_code else 'NULL'} IS NOT NULL THEN {_q(mc_code or '')}
+              WHEN {mc} IS NOT NULL THEN {mc}
               WHEN txt IS NULL THEN 'bad_encoding'
-              WHEN (len(fields) <> {n_fields} OR NOT fields_ok) AND {truncated_cond} THEN 'truncated_line'
+              WHEN (len(fields) <> {n_fields} OR NOT fields_ok) AND is_cut THEN 'truncated_line'
               WHEN len(fields) <> {n_fields} OR NOT fields_ok THEN 'malformed_line'
             END"""
         reason = f"""
             CASE
-              WHEN {_q(mc_code) if mc_code else 'NULL'} IS NOT NULL THEN {_q(mc_reason or '')}
+              WHEN {mc} IS NOT NULL THEN {_q(mc_reason or '')}
               WHEN txt IS NULL THEN 'line ' || line_number || ' is not valid UTF-8'
-              WHEN len(fields) <> {n_fields} AND {truncated_cond}
+              WHEN len(fields) <> {n_fields} AND is_cut
                 THEN 'the last line is cut off: ' || len(fields) || ' of {n_fields} fields'
               WHEN len(fields) <> {n_fields}
                 THEN 'line has ' || len(fields) || ' fields where the header has {n_fields}'
               WHEN NOT fields_ok THEN 'line has an unbalanced or misplaced double quote'
             END"""
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _rows AS
+            f"""INSERT INTO _rows
             WITH parsed AS (
-                SELECT line_number, raw, txt,
+                SELECT file_id, line_number, raw, txt, is_cut,
                        regexp_extract_all(',' || txt, '{CSV_FIELD_RE}', 1) AS fields
-                FROM _lines WHERE line_number > 1 AND (txt IS NULL OR txt <> '')
+                FROM _lines
+                WHERE list_contains(?, file_id) AND line_number > 1 AND (txt IS NULL OR txt <> '')
             ), checked AS (
                 SELECT *, array_to_string(fields, ',') = txt
                           AND len(list_filter(fields, lambda f: f LIKE '%"%'
                                 AND NOT regexp_full_match(f, '"(?:[^"]|"")*"'))) = 0 AS fields_ok
                 FROM parsed
             )
-            SELECT line_number, {raw_record} AS raw_record,
-                   {structure} AS struct_code, {reason} AS struct_reason,
-                   {", ".join(values)}
-            FROM checked"""
+            SELECT file_id, line_number, {RAW_RECORD}, {structure}, {reason}, {", ".join(values)}
+            FROM checked""",
+            [file_ids],
         )
-        return extras
-    # JSONL
-    key_rows = con.execute(
-        """SELECT DISTINCT unnest(json_keys(obj)) FROM (
-               SELECT CASE WHEN json_type(CASE WHEN json_valid(txt) THEN txt END) = 'OBJECT'
-                           THEN txt END AS obj FROM _lines) WHERE obj IS NOT NULL"""
-    ).fetchall()
-    keys = {k for (k,) in key_rows}
-    extras = tuple(sorted(k for k in keys if k not in feed.column_names))
-    mc_code, mc_reason = _missing_column_sql(feed, keys) if keys else (None, None)
+
+
+def _jsonl_rows(con, files: list[_File], feed: Feed) -> None:
+    """Parse the JSONL files of the batch into _rows in one statement."""
+    if not files:
+        return
+    by_id = {f.file_id: f for f in files}
+    keys: dict[int, set[str]] = {}
+    for file_id, key in con.execute(
+        """SELECT DISTINCT file_id, unnest(json_keys(obj)) FROM (
+               SELECT file_id, CASE WHEN json_type(CASE WHEN json_valid(txt) THEN txt END) = 'OBJECT'
+                                    THEN txt END AS obj
+               FROM _lines WHERE list_contains(?, file_id)) WHERE obj IS NOT NULL""",
+        [list(by_id)],
+    ).fetchall():
+        keys.setdefault(file_id, set()).add(key)
+    verdicts = []
+    for file_id, f in by_id.items():
+        present = keys.get(file_id, set())
+        f.result.extra_columns = tuple(sorted(k for k in present if k not in feed.column_names))
+        verdicts.append((file_id, *(_missing_column(feed, present) if present else (None, None))))
+    con.register(
+        "_json_meta",
+        pa.table(
+            {
+                "file_id": pa.array([v[0] for v in verdicts], type=pa.int64()),
+                "mc_code": pa.array([v[1] for v in verdicts], type=pa.string()),
+                "mc_reason": pa.array([v[2] for v in verdicts], type=pa.string()),
+            }
+        ),
+    )
     # CASE guards keep the JSON functions away from lines that are not JSON (AND does not short-circuit).
     obj_ok = "coalesce(json_type(CASE WHEN json_valid(txt) THEN txt END) = 'OBJECT', false)"
     values = [
-        f"CASE WHEN {obj_ok} "
-        f"THEN nullif(trim(json_extract_string(txt, {_q('$.' + _json_key(col))})), '') END AS {_ident(col)}"
+        f"CASE WHEN {obj_ok} THEN nullif(trim(json_extract_string(txt, {_q('$.' + _json_key(col))})), '') END"
         for col in feed.column_names
     ]
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _rows AS
-        SELECT line_number, {raw_record} AS raw_record,
+        f"""INSERT INTO _rows
+        SELECT l.file_id, line_number, {RAW_RECORD},
                CASE
-                 WHEN {_q(mc_code) if mc_code else 'NULL'} IS NOT NULL THEN {_q(mc_code or '')}
+                 WHEN mc_code IS NOT NULL THEN mc_code
                  WHEN txt IS NULL THEN 'bad_encoding'
-                 WHEN NOT {obj_ok} AND {truncated_cond} THEN 'truncated_line'
+                 WHEN NOT {obj_ok} AND is_cut THEN 'truncated_line'
                  WHEN NOT {obj_ok} THEN 'malformed_line'
-               END AS struct_code,
+               END,
                CASE
-                 WHEN {_q(mc_code) if mc_code else 'NULL'} IS NOT NULL THEN {_q(mc_reason or '')}
+                 WHEN mc_code IS NOT NULL THEN mc_reason
                  WHEN txt IS NULL THEN 'line ' || line_number || ' is not valid UTF-8'
-                 WHEN NOT {obj_ok} AND {truncated_cond} THEN 'the last line is cut off mid-record'
+                 WHEN NOT {obj_ok} AND is_cut THEN 'the last line is cut off mid-record'
                  WHEN NOT {obj_ok} THEN 'line ' || line_number || ' is not a JSON object'
-               END AS struct_reason,
+               END,
                {", ".join(values)}
-        FROM _lines WHERE txt IS NULL OR txt <> ''"""
+        FROM _lines AS l JOIN _json_meta AS m USING (file_id)
+        WHERE txt IS NULL OR txt <> ''"""
     )
-    return extras
+    con.unregister("_json_meta")
 
 
 def _json_key(col: str) -> str:
     return '"' + col + '"'
 
 
-def _read_parquet(con, path: Path, feed: Feed) -> tuple[str, ...]:
-    # Read with pyarrow first: a DuckDB error inside the partition's transaction would abort it.
+def _parquet_rows(con, f: _File, feed: Feed) -> None:
+    # Read with pyarrow first: a DuckDB error inside the batch's transaction would abort it.
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(f.path)
     except (OSError, pa.ArrowException) as exc:
-        _unreadable(con, feed, f"the Parquet file cannot be read ({str(exc).splitlines()[0][:160]})")
-        return ()
+        _insert_unreadable(con, feed, f.file_id, f"the Parquet file cannot be read ({str(exc).splitlines()[0][:160]})")
+        return
     present = set(table.column_names)
-    extras = tuple(sorted(c for c in present if c not in feed.column_names))
-    mc_code, mc_reason = _missing_column_sql(feed, present)
+    f.result.extra_columns = tuple(sorted(c for c in present if c not in feed.column_names))
+    mc_code, mc_reason = _missing_column(feed, present)
     table = table.append_column("_row_index", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("_parquet_arrow", table)
     values = [
-        f"nullif(trim(CAST({_ident(c)} AS VARCHAR)), '') AS {_ident(c)}"
-        if c in present
-        else f"NULL::VARCHAR AS {_ident(c)}"
+        f"nullif(trim(CAST({_ident(c)} AS VARCHAR)), '')" if c in present else "NULL::VARCHAR"
         for c in feed.column_names
     ]
     cols_json = ", ".join(f"{_q(c)}, CAST({_ident(c)} AS VARCHAR)" for c in sorted(present))
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _rows AS
-        SELECT _row_index + 1 AS line_number, CAST(json_object({cols_json}) AS VARCHAR) AS raw_record,
-               {_q(mc_code) if mc_code else 'NULL::VARCHAR'} AS struct_code,
-               {_q(mc_reason) if mc_reason else 'NULL::VARCHAR'} AS struct_reason,
+        f"""INSERT INTO _rows
+        SELECT {f.file_id}, _row_index + 1, CAST(json_object({cols_json}) AS VARCHAR),
+               {_q(mc_code) if mc_code else 'NULL'}, {_q(mc_reason) if mc_reason else 'NULL'},
                {", ".join(values)}
         FROM _parquet_arrow"""
     )
     con.unregister("_parquet_arrow")
-    return extras
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,15 +457,16 @@ def _classify_sql(feed: Feed) -> str:
     ), dup AS (
         SELECT *,
                CASE WHEN value_code IS NULL
-                    THEN row_number() OVER (PARTITION BY value_code, raw_record ORDER BY line_number) END AS copy_no,
+                    THEN row_number() OVER (PARTITION BY file_id, value_code, raw_record ORDER BY line_number)
+               END AS copy_no,
                CASE WHEN value_code IS NULL
-                    THEN min(line_number) OVER (PARTITION BY value_code, raw_record) END AS first_line
+                    THEN min(line_number) OVER (PARTITION BY file_id, value_code, raw_record) END AS first_line
         FROM valued
     ), conflict AS (
         SELECT *,
                CASE WHEN value_code IS NULL AND copy_no = 1
                     THEN count(*) FILTER (WHERE value_code IS NULL AND copy_no = 1)
-                         OVER (PARTITION BY {key_cols}) END AS key_versions
+                         OVER (PARTITION BY file_id, {key_cols}) END AS key_versions
         FROM dup
     )
     SELECT *,
@@ -396,49 +498,82 @@ def _typed_expr(col: Column) -> str:
     }[col.kind]
 
 
-def _load_file(
-    con, feed: Feed, path: Path, rel: str, day: date, ingested_at: datetime
-) -> FileResult:
-    fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
-    result = FileResult(source_file=rel, file_format=fmt)
-    if fmt is None:
-        _unreadable(con, feed, f"files ending in '{path.suffix}' are not a supported format")
-        extras: tuple[str, ...] = ()
-    elif fmt == "parquet":
-        extras = _read_parquet(con, path, feed)
-    else:
-        try:
-            extras = _read_text_lines(con, path, feed, fmt)
-        except OSError as exc:
-            _unreadable(con, feed, f"the file cannot be opened ({exc.strerror})")
-            extras = ()
-    result.extra_columns = extras
+def _load_batch(
+    con, feed: Feed, landing_root: Path, days: list[date], files: list[_File], ingested_at: datetime
+) -> None:
+    """Replace the batch's days of one feed (raw rows, quarantine rows, ingest log) in one transaction."""
+    _create_rows_table(con, feed)
+    by_format: dict[str | None, list[_File]] = {}
+    for f in files:
+        by_format.setdefault(f.result.file_format, []).append(f)
+    for f in by_format.pop(None, []):
+        _insert_unreadable(con, feed, f.file_id, f"files ending in '{f.path.suffix}' are not a supported format")
+    text_files = _load_text_lines(con, by_format.get("csv", []) + by_format.get("jsonl", []), feed)
+    _csv_rows(con, [f for f in text_files if f.result.file_format == "csv"], feed)
+    _jsonl_rows(con, [f for f in text_files if f.result.file_format == "jsonl"], feed)
+    for f in by_format.get("parquet", []):
+        _parquet_rows(con, f, feed)
     con.execute(_classify_sql(feed))
-    cols = ", ".join(_ident(c) for c in feed.column_names)
-    typed = ", ".join(_typed_expr(c) for c in feed.columns)
-    params = [rel, day, ingested_at]
-    con.execute(
-        f"""INSERT INTO raw.{feed.name} ({cols}, _source_file, _line_number, _partition_date, _ingested_at)
-        SELECT {typed}, ?, line_number, ?, ? FROM _classified WHERE reason_code IS NULL
-        ORDER BY line_number""",
-        params,
+    con.register(
+        "_files",
+        pa.table(
+            {
+                "file_id": pa.array([f.file_id for f in files], type=pa.int64()),
+                "source_file": pa.array([f.result.source_file for f in files], type=pa.string()),
+                "partition_date": pa.array([f.day for f in files], type=pa.date32()),
+            }
+        ),
     )
-    con.execute(
-        f"""INSERT INTO raw.quarantine
-        SELECT {_q(feed.name)}, ?, ?, line_number, reason_code, reason, raw_record, ?
-        FROM _classified WHERE reason_code IS NOT NULL ORDER BY line_number""",
-        [day, rel, ingested_at],
-    )
-    counts = con.execute(
-        "SELECT coalesce(reason_code, ''), count(*) FROM _classified GROUP BY ALL"
-    ).fetchall()
-    for code, n in counts:
+    for f in files:
+        f.result.rows_read, f.result.rows_loaded = 0, 0
+    for file_id, code, n in con.execute(
+        "SELECT file_id, coalesce(reason_code, ''), count(*) FROM _classified GROUP BY ALL"
+    ).fetchall():
+        result = files[file_id].result
         result.rows_read += n
         if code:
             result.reasons[code] = n
         else:
             result.rows_loaded = n
-    return result
+    cols = ", ".join(_ident(c) for c in feed.column_names)
+    typed = ", ".join(_typed_expr(c) for c in feed.columns)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, column in ((f"raw.{feed.name}", "_partition_date"), ("raw.quarantine", "partition_date"),
+                              ("raw.ingest_log", "partition_date")):
+            feed_filter = "" if table == f"raw.{feed.name}" else f"feed = {_q(feed.name)} AND "
+            con.execute(f"DELETE FROM {table} WHERE {feed_filter}list_contains(?, {column})", [days])
+        con.execute(
+            f"""INSERT INTO raw.{feed.name} ({cols}, _source_file, _line_number, _partition_date, _ingested_at)
+            SELECT {typed}, source_file, line_number, partition_date, ?
+            FROM _classified JOIN _files USING (file_id) WHERE reason_code IS NULL
+            ORDER BY file_id, line_number""",
+            [ingested_at],
+        )
+        con.execute(
+            f"""INSERT INTO raw.quarantine
+            SELECT {_q(feed.name)}, partition_date, source_file, line_number, reason_code, reason, raw_record, ?
+            FROM _classified JOIN _files USING (file_id) WHERE reason_code IS NOT NULL
+            ORDER BY file_id, line_number""",
+            [ingested_at],
+        )
+        log = [
+            (feed.name, f.day, f.result.source_file, f.result.file_format, f.result.rows_read, f.result.rows_loaded,
+             f.result.rows_quarantined, ",".join(f.result.extra_columns) or None, ingested_at)
+            for f in files
+        ]
+        # An empty or missing feed-day is logged too, with a NULL file.
+        days_with_files = {f.day for f in files}
+        log += [(feed.name, d, None, None, 0, 0, 0, None, ingested_at) for d in days if d not in days_with_files]
+        con.executemany("INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_files")
+        for temp in ("_rows", "_lines", "_classified"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
 def partition_folder(landing_root: Path, feed: str, day: date) -> Path:
@@ -452,6 +587,53 @@ def list_partition_files(landing_root: Path, feed: str, day: date) -> list[Path]
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+# Days are loaded in batches of about this many bytes of landing files: one SQL pass per batch keeps
+# the per-statement cost off every day, and the bound keeps memory flat however long the range is.
+BATCH_BYTES = 96 * 1024 * 1024
+
+
+def ingest_days(
+    con: duckdb.DuckDBPyConnection,
+    landing_root: Path,
+    feed_name: str,
+    days: list[date],
+    ingested_at: datetime,
+    batch_bytes: int = BATCH_BYTES,
+) -> list[PartitionResult]:
+    """Replace each of `days` of one feed (raw rows, quarantine rows, ingest log), in batches of days.
+
+    Each batch is one transaction, so every partition is replaced whole or not at all.
+    """
+    feed = FEEDS[feed_name]
+    results = {day: PartitionResult(feed=feed.name, partition_date=day, files=[]) for day in days}
+    batch_days: list[date] = []
+    batch_files: list[_File] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch_days, batch_files, size
+        if batch_days:
+            _load_batch(con, feed, landing_root, batch_days, batch_files, ingested_at)
+        batch_days, batch_files, size = [], [], 0
+
+    for day in days:
+        paths = list_partition_files(landing_root, feed_name, day)
+        day_size = sum(p.stat().st_size for p in paths)
+        if batch_days and size + day_size > batch_bytes:
+            flush()
+        batch_days.append(day)
+        size += day_size
+        for path in paths:
+            result = FileResult(
+                source_file=path.relative_to(landing_root).as_posix(),
+                file_format=SUPPORTED_SUFFIXES.get(path.suffix.lower()),
+            )
+            batch_files.append(_File(file_id=len(batch_files), path=path, day=day, result=result))
+            results[day].files.append(result)
+    flush()
+    return [results[day] for day in days]
+
+
 def ingest_partition(
     con: duckdb.DuckDBPyConnection,
     landing_root: Path,
@@ -460,35 +642,4 @@ def ingest_partition(
     ingested_at: datetime,
 ) -> PartitionResult:
     """Replace exactly one feed's partition (raw rows, quarantine rows, ingest log) in one transaction."""
-    feed = FEEDS[feed_name]
-    files = list_partition_files(landing_root, feed_name, day)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM raw.{feed.name} WHERE _partition_date = ?", [day])
-        con.execute("DELETE FROM raw.quarantine WHERE feed = ? AND partition_date = ?", [feed.name, day])
-        con.execute("DELETE FROM raw.ingest_log WHERE feed = ? AND partition_date = ?", [feed.name, day])
-        results = []
-        for path in files:
-            rel = path.relative_to(landing_root).as_posix()
-            results.append(_load_file(con, feed, path, rel, day, ingested_at))
-        log_rows = results or [FileResult(source_file=None, file_format=None)]
-        for r in log_rows:
-            con.execute(
-                "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    feed.name,
-                    day,
-                    r.source_file,
-                    r.file_format,
-                    r.rows_read,
-                    r.rows_loaded,
-                    r.rows_quarantined,
-                    ",".join(r.extra_columns) or None,
-                    ingested_at,
-                ],
-            )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return PartitionResult(feed=feed.name, partition_date=day, files=results)
+    return ingest_days(con, landing_root, feed_name, [day], ingested_at)[0]

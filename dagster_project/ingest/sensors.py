@@ -11,9 +11,7 @@ import dagster as dg
 
 from dagster_project.config import load_settings
 from dagster_project.ingest.feeds import FEEDS
-
-ASSET_PARTITION_RANGE_START = "dagster/asset_partition_range_start"
-ASSET_PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+from dagster_project.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 
 def landing_days(landing: Path) -> dict[str, float]:
@@ -47,7 +45,7 @@ def contiguous_ranges(days: list[str]) -> list[tuple[str, str]]:
 
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Tags that make one run cover a partition range (single-run backfill policy)."""
-    return {ASSET_PARTITION_RANGE_START: first, ASSET_PARTITION_RANGE_END: last}
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
 def build_automation(job: dg.UnresolvedAssetJobDefinition):

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from dagster_project.config import load_settings
-from dagster_project.partitions import daily_partitions, days_in
+from dagster_project.partitions import run_days
 from dagster_project.publish.serving import publish_marts
 from dagster_project.resources import DuckDBWarehouse
 
@@ -70,8 +70,6 @@ def build_publish_asset(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefin
         key=PUBLISH_KEY,
         group_name="publish",
         deps=upstream,
-        partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         owners=[OWNER],
         kinds={"duckdb"},
         tags={"layer": "serving"},
@@ -85,7 +83,7 @@ def build_publish_asset(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefin
     )
     def publish(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         settings = load_settings()
-        days = days_in(context) if context.has_partition_key_range or context.has_partition_key else []
+        days = run_days(context.run.tags) or []
         checks = latest_check_results(context)
         report = publish_marts(
             warehouse=settings.warehouse,

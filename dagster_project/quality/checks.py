@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from dagster_project.partitions import days_in
+from dagster_project.partitions import run_days as run_partition_days
 from dagster_project.quality.suites import Suite, load_suites
 from dagster_project.quality.validation import CheckOutcome, check_outcomes, failure_numbers, validate_suite
 from dagster_project.resources import DuckDBWarehouse
@@ -24,15 +24,15 @@ SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.
 
 
 def run_days(context: dg.AssetCheckExecutionContext, con) -> list[date]:
-    """The arrival days of the run; without a partition, the newest day loaded."""
+    """The arrival days of the run; without partition tags (a check launched on its own), the newest day loaded."""
+    days = run_partition_days(context.run.tags)
+    if days:
+        return days
     try:
-        return days_in(context)
-    except Exception:  # noqa: BLE001 - an unpartitioned run (e.g. a check launched on its own)
-        try:
-            newest = con.execute("SELECT max(partition_date) FROM raw.ingest_log").fetchone()[0]
-        except duckdb.Error:
-            newest = None
-        return [newest or date.today()]
+        newest = con.execute("SELECT max(partition_date) FROM raw.ingest_log").fetchone()[0]
+    except duckdb.Error:
+        newest = None
+    return [newest or date.today()]
 
 
 def error_days(outcome: CheckOutcome) -> list[str]:

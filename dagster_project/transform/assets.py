@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from dagster_project.config import DBT_PROJECT_DIR, load_settings
 from dagster_project.errors import UserError
-from dagster_project.partitions import daily_partitions
+from dagster_project.partitions import run_days
 
 OWNER = "team:data-platform"
 
@@ -69,20 +70,22 @@ def dbt_env() -> dict[str, str]:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     name="salesmp_dbt",
 )
 def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """One `dbt build` for the run's whole partition window (a backfill is one dbt invocation)."""
-    window = context.partition_time_window
-    dbt_vars = {
-        "min_date": window.start.date().isoformat(),
-        "max_date": window.end.date().isoformat(),  # exclusive
-    }
+    """One `dbt build` over the run's arrival window (a backfill is one dbt invocation).
+
+    The models are unpartitioned (see partitions.py); the window comes from the run's partition tags
+    and becomes the `min_date`/`max_date` vars the incremental models read. A run without partition
+    tags (a model materialized on its own) reads every arrival.
+    """
+    days = run_days(context.run.tags)
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if days:
+        window = {"min_date": days[0].isoformat(), "max_date": (days[-1] + timedelta(days=1)).isoformat()}
+        args += ["--vars", json.dumps(window)]  # max_date is exclusive
     os.environ.update(dbt_env())
     # Unit tests check formulas on fixed rows, not data: `make test` runs them, daily runs skip them.
-    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
     yield from dbt.cli(args, context=context).stream()
 
 
