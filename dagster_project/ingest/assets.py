@@ -14,6 +14,7 @@ from dagster_project.partitions import daily_partitions, days_in
 from dagster_project.resources import DuckDBWarehouse
 
 OWNER = "team:data-platform"
+MAX_DAYS_IN_METADATA = 31
 
 
 def _summary_table(results: list[PartitionResult]) -> str:
@@ -62,18 +63,22 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
             context.log.warning(
                 f"{feed.name}: no files for {len(empty_days)} day(s), e.g. {', '.join(empty_days[:5])}"
             )
-        return dg.MaterializeResult(
-            metadata={
-                "rows_read": read,
-                "rows_loaded": loaded,
-                "rows_quarantined": quarantined,
-                "quarantined_by_reason": {code: reasons.get(code, 0) for code in REASON_CODES},
-                "files": sum(len(r.files) for r in results),
-                "empty_days": len(empty_days),
-                "days": dg.MetadataValue.md(_summary_table(results)),
-                "landing_folder": dg.MetadataValue.path(str(settings.landing / feed.name)),
-            }
-        )
+        metadata = {
+            "rows_read": read,
+            "rows_loaded": loaded,
+            "rows_quarantined": quarantined,
+            "quarantined_by_reason": {code: reasons.get(code, 0) for code in REASON_CODES},
+            "files": sum(len(r.files) for r in results),
+            "empty_days": len(empty_days),
+            "landing_folder": dg.MetadataValue.path(str(settings.landing / feed.name)),
+        }
+        # Dagster copies a range's metadata onto every partition's event: the per-day table goes to the
+        # run log for long ranges, so a two-year backfill does not store it 730 times.
+        if len(results) <= MAX_DAYS_IN_METADATA:
+            metadata["days"] = dg.MetadataValue.md(_summary_table(results))
+        else:
+            context.log.info(f"{feed.name} per day:\n{_summary_table(results)}")
+        return dg.MaterializeResult(metadata=metadata)
 
     return _raw_feed
 
