@@ -9,6 +9,8 @@ export SALESMP_LANDING ?= $(CURDIR)/data/landing
 export SALESMP_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export SALESMP_SERVING ?= $(CURDIR)/data/serving.duckdb
 export SALESMP_SITE ?= $(CURDIR)/data/site
+# One planned event per asset for a partition range (see dagster_project/cli.py).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 DEMO_ARGS ?= --seed 42 --start 2025-01-01 --days 365 --customers 20000 --orders 300000 --defect-rate 0.001
 
 .PHONY: install browser demo test lint ui docs bench clean
@@ -38,7 +40,10 @@ demo: $(VENV)/.installed dbt/target/manifest.json
 	@$(BIN)/salesmp marts --rows 3 | cut -c1-160
 	@echo
 	@echo "Serving database (read-only, for BI): $(SALESMP_SERVING)"
-	@echo "Data Docs: $(SALESMP_SITE)/data_docs/index.html"
+	@echo "Parquet exports of the marts: $(SALESMP_SITE)/parquet/"
+	@echo "Data Docs (quality): $(SALESMP_SITE)/data_docs/index.html"
+	@echo "dbt lineage docs: $(SALESMP_SITE)/docs/index.html (serve them with: make docs)"
+	@echo "Monthly reports: $(SALESMP_SITE)/reports/YYYY-MM/channel_efficiency.html and customer_value.html"
 	@echo
 	@echo "Open the Dagster UI with: make ui   (then http://127.0.0.1:3000)"
 
