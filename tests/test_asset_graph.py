@@ -45,7 +45,9 @@ def test_every_asset_has_description_owner_and_kind():
         assert spec.description, f"{key} has no description"
         assert spec.owners, f"{key} has no owner"
         assert spec.kinds, f"{key} has no kind tag"
-        assert spec.group_name in {"raw", "staging", "intermediate", "marts", "seeds", "publish"}, key
+        assert spec.group_name in {
+            "raw", "staging", "intermediate", "marts", "seeds", "publish", "docs", "bi", "reports"
+        }, key
 
 
 def test_raw_feeds_feed_dbt_and_publish_waits_for_marts():
@@ -58,6 +60,17 @@ def test_raw_feeds_feed_dbt_and_publish_waits_for_marts():
     ancestors = graph.upstream_key_iterator(dg.AssetKey(["serving", "publish"]))
     names = {k.to_user_string() for k in ancestors}
     assert {"raw/orders", "mart_customer_rfm", "mart_nps", "mart_channel_health", "mart_sales_kpis"} <= names
+
+
+def test_only_raw_feeds_are_day_partitioned_and_user_outputs_follow_publish():
+    """dbt, checks and publish run once per run over its window (see dagster_project/partitions.py)."""
+    specs = _specs()
+    daily = {k for k, s in specs.items() if isinstance(s.partitions_def, dg.DailyPartitionsDefinition)}
+    assert daily == {f"raw/{feed}" for feed in FEEDS}
+    assert isinstance(specs["reports/monthly_reports"].partitions_def, dg.MonthlyPartitionsDefinition)
+    graph = defs.resolve_asset_graph()
+    for key in (["docs", "dbt_docs"], ["reports", "monthly_reports"]):
+        assert dg.AssetKey(["serving", "publish"]) in graph.get(dg.AssetKey(key)).parent_keys, key
 
 
 def test_dbt_tests_and_expectations_are_asset_checks():
