@@ -20,7 +20,6 @@ from typing import Any
 import dagster as dg
 
 from dagster_project.config import DBT_PROJECT_DIR, load_settings
-from dagster_project.docs_site.column_lineage import write_column_lineage
 from dagster_project.publish.assets import OWNER, PUBLISH_KEY
 from dagster_project.transform.assets import dbt_env
 
@@ -96,6 +95,8 @@ def build_docs_site(site: Path, key: str) -> dict[str, Any]:
     builds = site / BUILDS_FOLDER
     builds.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%dT%H%M%S-"), dir=builds))
+    from dagster_project.docs_site.column_lineage import write_column_lineage  # sqlglot: only when built
+
     with tempfile.TemporaryDirectory(prefix="salesmp-dbt-docs-") as tmp:
         target = Path(tmp)
         run_dbt_docs_generate(target)

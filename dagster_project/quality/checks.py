@@ -7,8 +7,11 @@ published). A failure of `warning` expectations only is recorded with WARN sever
 nothing. Each result carries the failing counts per day and a sample of failing rows as metadata.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
@@ -16,7 +19,9 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from dagster_project.partitions import run_days as run_partition_days
 from dagster_project.quality.suites import Suite, load_suites
-from dagster_project.quality.validation import CheckOutcome, check_outcomes, failure_numbers, validate_suite
+
+if TYPE_CHECKING:  # validation imports pandas: loaded when a check runs, not with the definitions
+    from dagster_project.quality.validation import CheckOutcome
 from dagster_project.resources import DuckDBWarehouse
 
 COMPLETED = (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
@@ -73,6 +78,8 @@ def days_still_failing(context: dg.AssetCheckExecutionContext, suite: Suite) -> 
 
 
 def _failures_table(outcome: CheckOutcome) -> str:
+    from dagster_project.quality.validation import failure_numbers
+
     lines = ["| expectation | severity | failing | of | where | numbers |", "|---|---|---|---|---|---|"]
     for o in outcome.failed:
         where = ", ".join(f"{d}: {n}" for d, n in sorted(o.unexpected_by_day.items())[:10]) or "-"
@@ -139,6 +146,8 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
             days = run_days(context, con)
             if any(b.per_day for b in suite.batches.values()):
                 days = sorted(set(days) | days_still_failing(context, suite))
+            from dagster_project.quality.validation import check_outcomes, validate_suite
+
             outcomes = check_outcomes(suite, validate_suite(con, suite, days), days)
         docs_page = _write_docs(context, suite, outcomes)
         for outcome in outcomes:

@@ -13,8 +13,6 @@ import dagster as dg
 from dagster_project.config import load_settings
 from dagster_project.errors import UserError
 from dagster_project.publish.assets import OWNER, PUBLISH_KEY
-from dagster_project.reports.month_data import previous_month, read_month
-from dagster_project.reports.pages import write_reports
 
 REPORTS_KEY = dg.AssetKey(["reports", "monthly_reports"])
 REPORTS_JOB = "salesmp_reports"
@@ -59,6 +57,10 @@ def monthly_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             description=f"The serving database {settings.serving} does not exist yet; publish the marts with "
             "`salesmp run` before building the reports."
         )
+    # pandas and Plotly load when a report is built, not with the definitions.
+    from dagster_project.reports.month_data import read_month
+    from dagster_project.reports.pages import write_reports
+
     data = read_month(settings.serving, month)
     paths = write_reports(data, settings.site)
     if not data.has_data:
@@ -91,6 +93,8 @@ reports_job = dg.define_asset_job(
     description="On the 2nd of each month at 06:00 local time, the reports of the previous month.",
 )
 def monthly_reports_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    from dagster_project.reports.month_data import previous_month
+
     month = previous_month(context.scheduled_execution_time.date())
     return dg.RunRequest(run_key=f"reports-{month:%Y-%m}", partition_key=month.isoformat())
 
