@@ -7,8 +7,6 @@ published). A failure of `warning` expectations only is recorded with WARN sever
 nothing. Each result carries the failing counts per day and a sample of failing rows as metadata.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -40,7 +38,7 @@ def run_days(context: dg.AssetCheckExecutionContext, con) -> list[date]:
     return [newest or date.today()]
 
 
-def error_days(outcome: CheckOutcome) -> list[str]:
+def error_days(outcome: "CheckOutcome") -> list[str]:
     """Arrival days with a failing critical expectation of the check."""
     days = set()
     for o in outcome.failed:
@@ -77,7 +75,7 @@ def days_still_failing(context: dg.AssetCheckExecutionContext, suite: Suite) -> 
     return days
 
 
-def _failures_table(outcome: CheckOutcome) -> str:
+def _failures_table(outcome: "CheckOutcome") -> str:
     from dagster_project.quality.validation import failure_numbers
 
     lines = ["| expectation | severity | failing | of | where | numbers |", "|---|---|---|---|---|---|"]
@@ -91,7 +89,7 @@ def _failures_table(outcome: CheckOutcome) -> str:
     return "\n".join(lines)
 
 
-def check_metadata(outcome: CheckOutcome, docs_page: str | None) -> dict:
+def check_metadata(outcome: "CheckOutcome", docs_page: str | None) -> dict:
     failed = outcome.failed
     metadata = {
         "summary": outcome.summary,
@@ -113,7 +111,7 @@ def check_metadata(outcome: CheckOutcome, docs_page: str | None) -> dict:
     return metadata
 
 
-def _write_docs(context, suite: Suite, outcomes: list[CheckOutcome]) -> str | None:
+def _write_docs(context, suite: Suite, outcomes: "list[CheckOutcome]") -> str | None:
     try:
         from dagster_project.quality.data_docs import record_validation
 
