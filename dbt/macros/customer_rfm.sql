@@ -1,7 +1,9 @@
-{#- The RFM / BTYD / tier computation of mart_customer_rfm, shared with mart_customer_rfm_history.
-    `purchases` names a CTE with snapshot_date, customer_id, order_id, order_date, amount: the
-    purchases as of each snapshot (dated on or before it). Emits CTEs ending in `customer_rfm`, one
-    row per (snapshot_date, customer_id). Definitions: models/marts/_marts.yml. -#}
+{#- The RFM / BTYD / tier computation of mart_customer_rfm and mart_customer_rfm_history.
+    Definitions: models/marts/_marts.yml. -#}
+
+{#- From purchases: `purchases` names a CTE with snapshot_date, customer_id, order_id, order_date,
+    amount: the purchases as of each snapshot (dated on or before it). Emits CTEs ending in
+    `customer_rfm`, one row per (snapshot_date, customer_id). Used by the monthly history. -#}
 {% macro salesmp_customer_rfm(purchases) %}
 purchase_days as (
     select
@@ -52,32 +54,54 @@ customer_days as (
     group by customer_totals.snapshot_date, customer_totals.customer_id
 ),
 
-customer_figures as (
+customer_history as (
     select
         customer_totals.snapshot_date,
         customer_totals.customer_id,
         customer_totals.first_purchase_date,
         customer_totals.last_purchase_date,
-        {{ salesmp_days_between('customer_totals.last_purchase_date', 'customer_totals.snapshot_date') }}
-            as recency_days,
         customer_totals.frequency,
-        cast(customer_totals.monetary as decimal(18, 2)) as monetary,
-        {{ salesmp_money_div('customer_totals.monetary', 'customer_totals.frequency') }} as avg_order_value,
-        customer_days.purchase_day_count - 1 as repeat_frequency,
-        {{ salesmp_days_between('customer_totals.first_purchase_date', 'customer_totals.last_purchase_date') }}
-            as recency_btyd,
-        {{ salesmp_days_between('customer_totals.first_purchase_date', 'customer_totals.snapshot_date') }}
-            as t_days,
-        coalesce(
-            {{ salesmp_money_div('customer_days.repeat_revenue', 'customer_days.purchase_day_count - 1') }},
-            cast(0 as decimal(18, 2))
-        ) as repeat_monetary_avg,
-        cast(customer_totals.revenue_365d as decimal(18, 2)) as revenue_365d
+        customer_totals.monetary,
+        customer_days.purchase_day_count,
+        customer_days.repeat_revenue,
+        customer_totals.revenue_365d
     from customer_totals
     inner join customer_days
         on
             customer_totals.snapshot_date = customer_days.snapshot_date
             and customer_totals.customer_id = customer_days.customer_id
+),
+
+{{ salesmp_customer_rfm_from_history('customer_history') }}
+{% endmacro %}
+
+{#- From per-customer history: `history` names a CTE with snapshot_date, customer_id,
+    first_purchase_date, last_purchase_date, frequency, monetary, purchase_day_count, repeat_revenue
+    (revenue of purchase days after the first) and revenue_365d, one row per (snapshot_date,
+    customer_id) with at least one purchase. Emits CTEs ending in `customer_rfm`. -#}
+{% macro salesmp_customer_rfm_from_history(history) %}
+customer_figures as (
+    select
+        history.snapshot_date,
+        history.customer_id,
+        history.first_purchase_date,
+        history.last_purchase_date,
+        {{ salesmp_days_between('history.last_purchase_date', 'history.snapshot_date') }}
+            as recency_days,
+        history.frequency,
+        cast(history.monetary as decimal(18, 2)) as monetary,
+        {{ salesmp_money_div('history.monetary', 'history.frequency') }} as avg_order_value,
+        history.purchase_day_count - 1 as repeat_frequency,
+        {{ salesmp_days_between('history.first_purchase_date', 'history.last_purchase_date') }}
+            as recency_btyd,
+        {{ salesmp_days_between('history.first_purchase_date', 'history.snapshot_date') }}
+            as t_days,
+        coalesce(
+            {{ salesmp_money_div('history.repeat_revenue', 'history.purchase_day_count - 1') }},
+            cast(0 as decimal(18, 2))
+        ) as repeat_monetary_avg,
+        cast(history.revenue_365d as decimal(18, 2)) as revenue_365d
+    from {{ history }} as history
 ),
 
 customer_scores as (

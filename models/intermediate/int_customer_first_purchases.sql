@@ -1,9 +1,10 @@
--- Each buyer's first purchase (earliest order_ts, then order_id) and the channel it came through.
+-- Each buyer's first purchase (earliest order_ts, then order_id) and the channel it came through,
+-- read from the incrementally kept per-customer state.
 select
     customer_id,
-    order_id as first_order_id,
-    channel_id as first_channel_id,
-    order_date as first_purchase_date,
-    order_month as first_purchase_month
-from {{ ref('int_purchases') }}
-where is_first_purchase
+    first_order_id,
+    first_channel_id,
+    first_purchase_date,
+    first_purchase_month
+from {{ ref('int_customer_purchase_stats') }}
+where frequency > 0
