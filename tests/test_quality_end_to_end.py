@@ -75,9 +75,11 @@ def _publish_log(serving: Path) -> list[tuple]:
 
 
 def _check_results(dagster_home: Path) -> dict[str, tuple[bool, str]]:
-    """`asset:check` -> (passed, severity) of the newest run's own quality checks."""
+    """`asset:check` -> (passed, severity) of the newest pipeline run's own quality checks.
+
+    (`salesmp run` launches the monthly report runs after the pipeline run.)"""
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
-        run = instance.get_runs(limit=1)[0]
+        run = instance.get_runs(filters=dg.RunsFilter(job_name="salesmp_pipeline"), limit=1)[0]
         records = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
         out = {}
         for r in records:
