@@ -90,6 +90,9 @@ def test_before_the_refund_the_customer_was_a_buyer(runs):
 def test_untouched_customer_keeps_its_stored_row(runs):
     state = rows(runs["daily"], f"SELECT customer_id, monetary FROM {STATE}")
     assert float(state["c3"][1]) == TAMPERED_MONETARY
+    # mart_customer_rfm reads the state, not the orders.
+    rfm = rows(runs["daily"], "SELECT customer_id, monetary FROM marts.mart_customer_rfm")
+    assert float(rfm["c3"][1]) == TAMPERED_MONETARY
 
 
 def test_touched_customers_equal_a_full_build(runs):
@@ -108,3 +111,12 @@ def test_customer_whose_only_paid_order_is_refunded_disappears(runs):
         assert "c5" not in rows(warehouse, f"SELECT customer_id FROM {STATE}")
         assert "c5" not in rows(warehouse, "SELECT customer_id FROM intermediate.int_customer_first_purchases")
         assert "c5" not in rows(warehouse, "SELECT customer_id FROM marts.mart_customer_rfm")
+
+
+def test_mart_customer_rfm_equals_a_full_build_for_touched_customers(runs):
+    full = rows(runs["full"], "SELECT * FROM marts.mart_customer_rfm")
+    daily = rows(runs["daily"], "SELECT * FROM marts.mart_customer_rfm")
+    assert set(daily) == set(full)
+    # as_of_date, recency_days, frequency, monetary, avg_order_value, first_purchase_date
+    assert daily["c9"][1:7] == full["c9"][1:7]
+    assert daily["c1"][1:7] == full["c1"][1:7]
