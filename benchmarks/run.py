@@ -63,7 +63,7 @@ DEFAULT_SCALES = "1,3,10"
 # cheap steps (floor, and the daily run at 1M and 10M, which make the flatness ratio) three times;
 # the full build once per scale point; the peer and the daily run once at the points where they are
 # slow or not in a ratio. README.md ("How long it takes") has the arithmetic.
-DEFAULT_REPS = "3,full=1,peer@3=1,peer@10=1,daily@3=1"
+DEFAULT_REPS = "3,full=1,peer@3=1,peer@10=1,daily@3=1,daily@10=1"
 SAMPLE_SECONDS = 0.2
 GIB = 1024**3
 
@@ -582,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "versions": _versions(),
         "settings": {
-            "duckdb_memory_limit": os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1536MB",
+            "duckdb_memory_limit": os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1GB",
             "duckdb_threads": int(os.environ.get("SALESMP_DUCKDB_THREADS") or "2"),
             "tz": os.environ.get("SALESMP_TZ") or "Asia/Shanghai",
             "landing": f"salesmp generate --seed {GENERATOR['seed']} --format {GENERATOR['format']} "
@@ -609,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if not args.keep_data:
                 _remove(args.cache / f"run_{point.label}")
+        if not args.check:  # what is measured so far survives an interrupted benchmark
+            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+            partial = {**report, "finished_at": None, "interrupted_after": point.label}
+            (RESULTS_DIR / "partial.json").write_text(json.dumps(partial, indent=2) + "\n", encoding="utf-8")
     definitions = None if args.check else definitions_load()
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -620,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.check:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         (RESULTS_DIR / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        (RESULTS_DIR / "partial.json").unlink(missing_ok=True)
         write_markdown(report, RESULTS_DIR / "latest.md")
         log(f"results in {RESULTS_DIR / 'latest.json'} and latest.md")
     for key, t in report["targets"].items():
