@@ -11,6 +11,8 @@ export SALESMP_SERVING ?= $(CURDIR)/data/serving.duckdb
 export SALESMP_SITE ?= $(CURDIR)/data/site
 # One planned event per asset for a partition range (see dagster_project/cli.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
+# A range's per-partition materializations reach the event log as one batch (dagster_project/event_storage.py).
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 DEMO_ARGS ?= --seed 42 --start 2025-01-01 --days 365 --customers 20000 --orders 300000 --defect-rate 0.001
 
 .PHONY: install browser demo test lint ui docs bench clean

@@ -19,13 +19,21 @@ from dagster_project.errors import UserError
 EXIT_USER_ERROR = 2
 EXIT_RUN_FAILED = 1
 
+DAGSTER_YAML_MARK = "# Written by salesmp."
 DAGSTER_YAML = """\
 # Written by salesmp. One run at a time: DuckDB allows one writing process per warehouse file.
+# The event log is Dagster's SQLite storage in its usual place, writing each batch of asset events
+# (a backfill's partitions) in one transaction (dagster_project/event_storage.py).
 telemetry:
   enabled: false
 concurrency:
   runs:
     max_concurrent_runs: 1
+event_log_storage:
+  module: dagster_project.event_storage
+  class: BatchedSqliteEventLogStorage
+  config:
+    base_dir: {events}
 """
 
 
@@ -44,8 +52,9 @@ def prepare_dagster_home() -> Path:
     try:
         home.mkdir(parents=True, exist_ok=True)
         yaml = home / "dagster.yaml"
-        if not yaml.exists():
-            yaml.write_text(DAGSTER_YAML)
+        # Ours (new or from an older salesmp) is (re)written; a dagster.yaml of your own is left alone.
+        if not yaml.exists() or yaml.read_text().startswith(DAGSTER_YAML_MARK):
+            yaml.write_text(DAGSTER_YAML.format(events=home / "history" / "runs"))
     except OSError as exc:
         raise UserError(f"DAGSTER_HOME {home} cannot be created or written: {exc.strerror}.") from exc
     os.environ["DAGSTER_HOME"] = str(home)
@@ -185,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # would otherwise write ~6,000 events before its first step. (Partitions of a failed range run then
     # show as missing, not failed; raw.ingest_log and the run's logs tell which days failed.)
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+    # Hand a range's per-partition materializations to the event log as one batch (event_storage.py).
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
     import dagster as dg
     from dagster._core.utils import make_new_run_id
 
