@@ -13,20 +13,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SALESMP = str(Path(sys.executable).parent / "salesmp")
 
 
-@pytest.fixture
-def data_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for a salesmp process whose every file lives under tmp_path."""
+def salesmp_env(root: Path) -> dict[str, str]:
+    """Environment for a salesmp process whose every file lives under root."""
     env = dict(os.environ)
     env.update(
-        SALESMP_LANDING=str(tmp_path / "landing"),
-        SALESMP_WAREHOUSE=str(tmp_path / "warehouse.duckdb"),
-        SALESMP_SERVING=str(tmp_path / "serving.duckdb"),
-        SALESMP_SITE=str(tmp_path / "site"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        SALESMP_LANDING=str(root / "landing"),
+        SALESMP_WAREHOUSE=str(root / "warehouse.duckdb"),
+        SALESMP_SERVING=str(root / "serving.duckdb"),
+        SALESMP_SITE=str(root / "site"),
+        DAGSTER_HOME=str(root / "dagster_home"),
         SALESMP_TZ="Asia/Shanghai",
         PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
     )
     return env
+
+
+@pytest.fixture
+def data_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a salesmp process whose every file lives under tmp_path."""
+    return salesmp_env(tmp_path)
 
 
 def run_salesmp(args: list[str], env: dict[str, str], timeout: int = 1200) -> subprocess.CompletedProcess:
@@ -51,16 +56,7 @@ def built_pipeline(tmp_path_factory) -> dict:
         root / "landing", seed=23, start=date(2025, 1, 1), days=95, customers=600,
         orders=9_000, defect_rate=0.002, file_format="mixed", progress=False,
     )
-    env = dict(os.environ)
-    env.update(
-        SALESMP_LANDING=str(root / "landing"),
-        SALESMP_WAREHOUSE=str(root / "warehouse.duckdb"),
-        SALESMP_SERVING=str(root / "serving.duckdb"),
-        SALESMP_SITE=str(root / "site"),
-        DAGSTER_HOME=str(root / "dagster_home"),
-        SALESMP_TZ="Asia/Shanghai",
-        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
-    )
+    env = salesmp_env(root)
     result = run_salesmp(["run"], env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return {"env": env, "root": root, "stdout": result.stdout}

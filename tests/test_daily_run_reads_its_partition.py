@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from dagster_project.generator import generate_landing_zone
-from tests.conftest import run_salesmp
+from tests.conftest import run_salesmp, salesmp_env
 
 START = date(2025, 3, 1)
 DAYS = 30
@@ -30,19 +30,7 @@ def daily(tmp_path_factory):
         root / "landing", seed=5, start=START, days=DAYS, customers=300, orders=3_000,
         defect_rate=0.0, file_format="csv", progress=False,
     )
-    import os
-    import sys
-
-    env = dict(os.environ)
-    env.update(
-        SALESMP_LANDING=str(root / "landing"),
-        SALESMP_WAREHOUSE=str(root / "warehouse.duckdb"),
-        SALESMP_SERVING=str(root / "serving.duckdb"),
-        SALESMP_SITE=str(root / "site"),
-        DAGSTER_HOME=str(root / "dagster_home"),
-        SALESMP_TZ="Asia/Shanghai",
-        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
-    )
+    env = salesmp_env(root)
     full = run_salesmp(["run", "--to", (LAST - timedelta(days=1)).isoformat()], env)
     assert full.returncode == 0, full.stdout[-3000:] + full.stderr[-3000:]
 
