@@ -75,7 +75,7 @@ purchases as (
     inner join month_ends
         on
             versions.effective_from_month <= month_ends.month
-            and (versions.effective_until_month is null or month_ends.month < versions.effective_until_month)
+            and (versions.effective_until_month is null or versions.effective_until_month > month_ends.month)
     where versions.status = 'paid' and versions.order_date <= month_ends.month_end
 ),
 
