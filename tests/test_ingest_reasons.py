@@ -165,3 +165,26 @@ def test_empty_day_is_recorded(con, tmp_path):
     result = _ingest(con, tmp_path)
     assert result.rows_read == 0 and result.files == []
     assert con.execute("SELECT source_file, rows_read FROM raw.ingest_log").fetchall() == [(None, 0)]
+
+
+def test_quoted_fields_and_plain_lines_in_one_file_parse_alike(con, tmp_path):
+    """Lines without a double quote are split on commas, the others by the CSV field expression:
+    a quoted comma, a doubled quote and an empty field must come out the same either way."""
+    quoted = '"O2","C1",CH01,2025-03-02T10:00:00,"1,234.00",paid,2025-03-02T10:00:00+08:00,"East ""A"", B",false'
+    plain = "O3,C1,CH01,2025-03-02T10:00:00,7.00,paid,2025-03-02T10:00:00+08:00,,false"
+    _write(tmp_path, "a.csv", f"{HEADER}\n{_good('O1')}\n{quoted}\n{plain}\n".encode())
+    result = _ingest(con, tmp_path)
+    # "1,234.00" is one field (kept whole, so it is not an amount with at most two decimals)
+    assert (result.rows_read, result.rows_loaded, result.reasons) == (3, 2, {"bad_number": 1})
+    assert _quarantine(con)[0][:2] == (3, "bad_number")
+    assert "'1,234.00'" in _quarantine(con)[0][2]
+    rows = con.execute("SELECT order_id, amount, ship_region FROM raw.orders ORDER BY order_id").fetchall()
+    assert [(r[0], str(r[1]), r[2]) for r in rows] == [("O1", "100.50", "华东"), ("O3", "7.00", None)]
+
+
+def test_quoted_region_with_comma_and_doubled_quote_loads(con, tmp_path):
+    line = '"O2",C1,CH01,2025-03-02T10:00:00,5.00,paid,2025-03-02T10:00:00+08:00,"East ""A"", B",false'
+    _write(tmp_path, "a.csv", f"{HEADER}\n{line}\n{_good('O3')}\n".encode())
+    result = _ingest(con, tmp_path)
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
+    assert con.execute("SELECT ship_region FROM raw.orders WHERE order_id = 'O2'").fetchall() == [('East "A", B',)]

@@ -265,14 +265,17 @@ def _csv_rows(con, files: list[_File], feed: Feed) -> None:
         con.execute(
             f"""INSERT INTO _rows
             WITH parsed AS (
-                SELECT file_id, line_number, raw, txt, is_cut,
-                       regexp_extract_all(',' || txt, '{CSV_FIELD_RE}', 1) AS fields
+                SELECT file_id, line_number, raw, txt, is_cut, contains(txt, '"') AS has_quote,
+                       -- a line without a double quote splits on commas (the same fields as the
+                       -- regular expression, at a fraction of its cost); the others go through it
+                       CASE WHEN contains(txt, '"') THEN regexp_extract_all(',' || txt, '{CSV_FIELD_RE}', 1)
+                            ELSE string_split(txt, ',') END AS fields
                 FROM _lines
                 WHERE list_contains(?, file_id) AND line_number > 1 AND (txt IS NULL OR txt <> '')
             ), checked AS (
-                SELECT *, array_to_string(fields, ',') = txt
+                SELECT *, NOT has_quote OR (array_to_string(fields, ',') = txt
                           AND len(list_filter(fields, lambda f: f LIKE '%"%'
-                                AND NOT regexp_full_match(f, '"(?:[^"]|"")*"'))) = 0 AS fields_ok
+                                AND NOT regexp_full_match(f, '"(?:[^"]|"")*"'))) = 0) AS fields_ok
                 FROM parsed
             )
             SELECT file_id, line_number, {RAW_RECORD}, {structure}, {reason}, {", ".join(values)}
