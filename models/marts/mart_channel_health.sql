@@ -41,43 +41,66 @@ new_customers as (
 ),
 
 -- CLV cohort of a row: customers acquired through the channel on or before the month's end, with
--- their revenue through any channel dated in the 365 days ending at the month's calendar end.
-clv_cohort as (
+-- their revenue through any channel dated in the 365 days ending at the month's calendar end. A
+-- customer's purchases are all dated on or after the first, so the cohort's revenue is the revenue
+-- of every purchase by the channel's acquired customers dated in that window: summed per first
+-- channel and day once, then per window, instead of per customer and month.
+acquired_revenue_by_day as (
+    select
+        first_purchases.first_channel_id as channel_id,
+        purchases.order_date,
+        sum(purchases.amount) as revenue
+    from {{ ref('int_purchases') }} as purchases
+    inner join {{ ref('int_customer_first_purchases') }} as first_purchases
+        on purchases.customer_id = first_purchases.customer_id
+    group by first_purchases.first_channel_id, purchases.order_date
+),
+
+acquired_customers_by_day as (
+    select
+        first_channel_id as channel_id,
+        first_purchase_date,
+        count(*) as customers
+    from {{ ref('int_customer_first_purchases') }}
+    group by first_channel_id, first_purchase_date
+),
+
+clv_cohort_sizes as (
     select
         channel_months.channel_id,
         channel_months.month,
-        first_purchases.customer_id,
-        {{ salesmp_add_days('channel_months.month_end', -364) }} as window_start,
-        channel_months.month_end as window_end
+        cast(sum(acquired.customers) as bigint) as clv_cohort_customers
     from channel_months
-    inner join {{ ref('int_customer_first_purchases') }} as first_purchases
+    inner join acquired_customers_by_day as acquired
         on
-            channel_months.channel_id = first_purchases.first_channel_id
-            and channel_months.month_end >= first_purchases.first_purchase_date
+            channel_months.channel_id = acquired.channel_id
+            and channel_months.month_end >= acquired.first_purchase_date
+    group by channel_months.channel_id, channel_months.month
 ),
 
-clv_cohort_revenue as (
+clv_cohort_revenues as (
     select
-        clv_cohort.channel_id,
-        clv_cohort.month,
-        clv_cohort.customer_id,
-        coalesce(sum(purchases.amount), 0) as revenue_365d
-    from clv_cohort
-    left join {{ ref('int_purchases') }} as purchases
+        channel_months.channel_id,
+        channel_months.month,
+        sum(revenue_by_day.revenue) as clv_cohort_revenue
+    from channel_months
+    inner join acquired_revenue_by_day as revenue_by_day
         on
-            clv_cohort.customer_id = purchases.customer_id
-            and purchases.order_date between clv_cohort.window_start and clv_cohort.window_end
-    group by clv_cohort.channel_id, clv_cohort.month, clv_cohort.customer_id
+            channel_months.channel_id = revenue_by_day.channel_id
+            and revenue_by_day.order_date
+            between {{ salesmp_add_days('channel_months.month_end', -364) }} and channel_months.month_end
+    group by channel_months.channel_id, channel_months.month
 ),
 
 clv as (
     select
-        channel_id,
-        month,
-        count(*) as clv_cohort_customers,
-        sum(revenue_365d) as clv_cohort_revenue
-    from clv_cohort_revenue
-    group by channel_id, month
+        sizes.channel_id,
+        sizes.month,
+        sizes.clv_cohort_customers,
+        coalesce(revenues.clv_cohort_revenue, 0) as clv_cohort_revenue
+    from clv_cohort_sizes as sizes
+    left join clv_cohort_revenues as revenues
+        on sizes.channel_id = revenues.channel_id and sizes.month = revenues.month
 ),
 
 figures as (
