@@ -53,29 +53,36 @@ month_buyers as (
     from {{ ref('int_purchases') }}
 ),
 
-buyer_purchases_to_month_end as (
+-- A month's buyer is a repeat buyer when they have at least two purchases through the channel dated
+-- on or before the month's end, i.e. when their second purchase through it (by date) is.
+second_purchases as (
     select
-        month_buyers.channel_id,
-        month_buyers.month,
-        month_buyers.customer_id,
-        count(*) as purchases_to_month_end
-    from month_buyers
-    inner join {{ ref('int_purchases') }} as purchases
-        on
-            month_buyers.channel_id = purchases.channel_id
-            and month_buyers.customer_id = purchases.customer_id
-            and month_buyers.month_end >= purchases.order_date
-    group by month_buyers.channel_id, month_buyers.month, month_buyers.customer_id
+        channel_id,
+        customer_id,
+        order_date as second_purchase_date
+    from (
+        select
+            channel_id,
+            customer_id,
+            order_date,
+            row_number() over (partition by channel_id, customer_id order by order_date) as purchase_number
+        from {{ ref('int_purchases') }}
+    ) as numbered
+    where purchase_number = 2
 ),
 
 repeat_buyers as (
     select
-        channel_id,
-        month,
+        month_buyers.channel_id,
+        month_buyers.month,
         count(*) as repeat_buyers
-    from buyer_purchases_to_month_end
-    where purchases_to_month_end >= 2
-    group by channel_id, month
+    from month_buyers
+    inner join second_purchases
+        on
+            month_buyers.channel_id = second_purchases.channel_id
+            and month_buyers.customer_id = second_purchases.customer_id
+    where second_purchases.second_purchase_date <= month_buyers.month_end
+    group by month_buyers.channel_id, month_buyers.month
 ),
 
 lead_cohorts as (
