@@ -73,79 +73,124 @@ purchases as (
     select
         purchases.customer_id,
         purchases.channel_id,
-        purchases.order_id,
-        purchases.order_ts,
         purchases.order_month,
         purchases.amount
     from {{ ref('int_purchases') }} as purchases
 ),
 
-scoped_purchases as (
+-- Every purchase figure below starts from one pass over the purchases, down to a row per customer,
+-- channel and month; the scopes and the KPIs are then computed from these counts.
+customer_channel_months as (
     select
-        'all' as grain,
-        '' as scope_key,
-        purchases.customer_id,
-        purchases.order_id,
-        purchases.order_ts,
-        purchases.order_month,
-        purchases.amount
+        customer_id,
+        channel_id,
+        order_month,
+        count(*) as purchases,
+        sum(amount) as revenue
     from purchases
-    union all
-    select
-        'channel' as grain,
-        purchases.channel_id as scope_key,
-        purchases.customer_id,
-        purchases.order_id,
-        purchases.order_ts,
-        purchases.order_month,
-        purchases.amount
-    from purchases
-    inner join target_channels on purchases.channel_id = target_channels.channel_id
+    group by customer_id, channel_id, order_month
 ),
 
 monthly_sales as (
     select
-        grain,
-        scope_key,
-        order_month as month,
-        sum(amount) as revenue,
-        count(*) as orders
-    from scoped_purchases
-    group by grain, scope_key, order_month
+        scoped.grain,
+        scoped.scope_key,
+        scoped.month,
+        sum(scoped.revenue) as revenue,
+        sum(scoped.purchases) as orders
+    from (
+        select
+            'all' as grain,
+            '' as scope_key,
+            customer_channel_months.order_month as month,
+            customer_channel_months.revenue,
+            customer_channel_months.purchases
+        from customer_channel_months
+        union all
+        select
+            'channel' as grain,
+            customer_channel_months.channel_id as scope_key,
+            customer_channel_months.order_month as month,
+            customer_channel_months.revenue,
+            customer_channel_months.purchases
+        from customer_channel_months
+        inner join target_channels on customer_channel_months.channel_id = target_channels.channel_id
+    ) as scoped
+    group by scoped.grain, scoped.scope_key, scoped.month
 ),
 
 customer_months as (
-    select distinct
-        grain,
-        scope_key,
+    -- each customer's purchases per month within the scope
+    select
+        'all' as grain,
+        '' as scope_key,
         customer_id,
-        order_month
-    from scoped_purchases
+        order_month,
+        sum(purchases) as purchases
+    from customer_channel_months
+    group by customer_id, order_month
+    union all
+    select
+        'channel' as grain,
+        customer_channel_months.channel_id as scope_key,
+        customer_channel_months.customer_id,
+        customer_channel_months.order_month,
+        customer_channel_months.purchases
+    from customer_channel_months
+    inner join target_channels on customer_channel_months.channel_id = target_channels.channel_id
 ),
 
-customer_purchase_sequence as (
+customer_month_sequence as (
+    -- each month a customer bought in (within the scope), its rank and the next month they bought in
     select
         grain,
         scope_key,
         customer_id,
         order_month,
+        purchases,
         row_number() over (
             partition by grain, scope_key, customer_id
-            order by order_ts, order_id
-        ) as purchase_number
-    from scoped_purchases
+            order by order_month
+        ) as month_rank,
+        lead(order_month) over (
+            partition by grain, scope_key, customer_id
+            order by order_month
+        ) as next_month
+    from customer_months
 ),
 
 customer_firsts as (
-    -- the months of each customer's first and second purchase within the scope
+    -- customers by the months of their first and second purchase within the scope. order_month is
+    -- the month of order_ts, so the second purchase falls in the first month when that month has two
+    -- or more purchases, and otherwise in the next month the customer bought in (NULL if none).
+    select
+        firsts.grain,
+        firsts.scope_key,
+        firsts.first_month,
+        firsts.second_month,
+        count(*) as customers
+    from (
+        select
+            grain,
+            scope_key,
+            order_month as first_month,
+            case when purchases >= 2 then order_month else next_month end as second_month
+        from customer_month_sequence
+        where month_rank = 1
+    ) as firsts
+    group by firsts.grain, firsts.scope_key, firsts.first_month, firsts.second_month
+),
+
+purchase_gaps as (
+    -- customers by a month they bought in and the next month they bought in again (NULL if none)
     select
         grain,
         scope_key,
-        customer_id,
-        min(order_month) as first_month,
-        max(case when purchase_number = 2 then order_month end) as second_month
-    from customer_purchase_sequence
-    group by grain, scope_key, customer_id
+        order_month,
+        next_month,
+        count(*) as customers
+    from customer_month_sequence
+    group by grain, scope_key, order_month, next_month
 ),
 
 first_purchases as (
@@ -213,36 +258,40 @@ sales_cycles as (
     group by scoped.grain, scoped.scope_key, scoped.month
 ),
 
-retention_customers as (
-    -- each buyer of M-5..M with whether they bought in M-5..M-3 (base) and in M-2..M (again)
+retention as (
+    -- A buyer of M-5..M-3 counts once in the base of M: through the last month up to M-3 they bought
+    -- in, i.e. a month in M-5..M-3 whose next purchase month is after M-3 (or none). They are retained
+    -- when that next purchase month is at most M (so in M-2..M).
     select
         kpi_rows.grain,
         kpi_rows.scope_key,
         kpi_rows.month,
-        customer_months.customer_id,
-        max(case when customer_months.order_month <= {{ salesmp_add_months('kpi_rows.month', -3) }} then 1 else 0 end)
-            as in_base,
-        max(case when customer_months.order_month >= {{ salesmp_add_months('kpi_rows.month', -2) }} then 1 else 0 end)
-            as in_later
+        sum(
+            case
+                when
+                    purchase_gaps.next_month is null
+                    or purchase_gaps.next_month > {{ salesmp_add_months('kpi_rows.month', -3) }}
+                    then purchase_gaps.customers
+                else 0
+            end
+        ) as retention_base,
+        sum(
+            case
+                when
+                    purchase_gaps.next_month > {{ salesmp_add_months('kpi_rows.month', -3) }}
+                    and purchase_gaps.next_month <= kpi_rows.month
+                    then purchase_gaps.customers
+                else 0
+            end
+        ) as retained
     from kpi_rows
-    inner join customer_months
+    inner join purchase_gaps
         on
-            kpi_rows.grain = customer_months.grain
-            and kpi_rows.scope_key = customer_months.scope_key
-            and {{ salesmp_add_months('kpi_rows.month', -5) }} <= customer_months.order_month
-            and kpi_rows.month >= customer_months.order_month
-    group by kpi_rows.grain, kpi_rows.scope_key, kpi_rows.month, customer_months.customer_id
-),
-
-retention as (
-    select
-        grain,
-        scope_key,
-        month,
-        count(case when in_base = 1 then 1 end) as retention_base,
-        count(case when in_base = 1 and in_later = 1 then 1 end) as retained
-    from retention_customers
-    group by grain, scope_key, month
+            kpi_rows.grain = purchase_gaps.grain
+            and kpi_rows.scope_key = purchase_gaps.scope_key
+            and {{ salesmp_add_months('kpi_rows.month', -5) }} <= purchase_gaps.order_month
+            and {{ salesmp_add_months('kpi_rows.month', -3) }} >= purchase_gaps.order_month
+    group by kpi_rows.grain, kpi_rows.scope_key, kpi_rows.month
 ),
 
 repeat_to_date as (
@@ -250,8 +299,10 @@ repeat_to_date as (
         kpi_rows.grain,
         kpi_rows.scope_key,
         kpi_rows.month,
-        count(*) as customers_to_date,
-        count(case when customer_firsts.second_month <= kpi_rows.month then 1 end) as repeat_customers_to_date
+        sum(customer_firsts.customers) as customers_to_date,
+        sum(
+            case when customer_firsts.second_month <= kpi_rows.month then customer_firsts.customers else 0 end
+        ) as repeat_customers_to_date
     from kpi_rows
     inner join customer_firsts
         on
