@@ -5,16 +5,14 @@
 -- are not judged.
 with purchases as (
     select
-        purchases.order_id,
-        purchases.customer_id,
-        purchases.channel_id,
-        purchases.order_ts,
-        purchases.order_date,
-        purchases.order_month,
-        purchases.amount,
-        nullif(trim(orders.ship_region), '') as ship_region
-    from {{ ref('int_purchases') }} as purchases
-    inner join {{ ref('fct_orders') }} as orders on purchases.order_id = orders.order_id
+        order_id,
+        customer_id,
+        channel_id,
+        order_ts,
+        order_date,
+        order_month,
+        amount
+    from {{ ref('int_purchases') }}
 ),
 
 master_records as (
@@ -44,7 +42,8 @@ region_lists as (
     group by channel_id, updated_at
 ),
 
-judged as (
+partner_purchases as (
+    -- channel records first: only partner orders (a share of all purchases) look up their ship_region
     select
         purchases.order_id,
         purchases.customer_id,
@@ -53,7 +52,6 @@ judged as (
         purchases.order_date,
         purchases.order_month,
         purchases.amount,
-        purchases.ship_region,
         master_records.updated_at as channel_record_updated_at,
         region_lists.authorized_regions
     from purchases
@@ -67,6 +65,22 @@ judged as (
             master_records.channel_id = region_lists.channel_id
             and master_records.updated_at = region_lists.updated_at
     where master_records.channel_type = 'partner'
+),
+
+judged as (
+    select
+        partner_purchases.order_id,
+        partner_purchases.customer_id,
+        partner_purchases.channel_id,
+        partner_purchases.order_ts,
+        partner_purchases.order_date,
+        partner_purchases.order_month,
+        partner_purchases.amount,
+        nullif(trim(orders.ship_region), '') as ship_region,
+        partner_purchases.channel_record_updated_at,
+        partner_purchases.authorized_regions
+    from partner_purchases
+    inner join {{ ref('fct_orders') }} as orders on partner_purchases.order_id = orders.order_id
 )
 
 select

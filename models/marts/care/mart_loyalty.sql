@@ -16,29 +16,22 @@ tiers as (
     from {{ ref('loyalty_tiers') }}
 ),
 
-purchases as (
+purchase_totals as (
     select
-        purchases.customer_id,
-        purchases.order_date,
-        purchases.amount,
-        cast(floor(purchases.amount) as bigint) as points,
-        sum(purchases.amount) over (
-            partition by purchases.customer_id
-            order by purchases.order_ts, purchases.order_id
-            rows between unbounded preceding and current row
-        ) as running_revenue
-    from {{ ref('int_purchases') }} as purchases
-    inner join known_customers on purchases.customer_id = known_customers.customer_id
+        customer_id,
+        sum(cast(floor(amount) as bigint)) as points,
+        sum(amount) as lifetime_revenue
+    from {{ ref('int_purchases') }}
+    group by customer_id
 ),
 
 customer_totals as (
     select
         known_customers.customer_id,
-        cast(coalesce(sum(purchases.points), 0) as bigint) as points,
-        cast(coalesce(sum(purchases.amount), 0) as decimal(18, 2)) as lifetime_revenue
+        cast(coalesce(purchase_totals.points, 0) as bigint) as points,
+        cast(coalesce(purchase_totals.lifetime_revenue, 0) as decimal(18, 2)) as lifetime_revenue
     from known_customers
-    left join purchases on known_customers.customer_id = purchases.customer_id
-    group by known_customers.customer_id
+    left join purchase_totals on known_customers.customer_id = purchase_totals.customer_id
 ),
 
 reached_tiers as (
@@ -68,15 +61,30 @@ customer_tiers as (
     left join tiers as next_tier on reached_tiers.tier_rank + 1 = next_tier.tier_rank
 ),
 
+tier_purchases as (
+    -- running lifetime revenue, only for customers above the lowest tier (the only ones with a tier_since)
+    select
+        customer_tiers.customer_id,
+        customer_tiers.min_lifetime_revenue,
+        purchases.order_date,
+        sum(purchases.amount) over (
+            partition by purchases.customer_id
+            order by purchases.order_ts, purchases.order_id
+            rows between unbounded preceding and current row
+        ) as running_revenue
+    from customer_tiers
+    inner join {{ ref('int_purchases') }} as purchases on customer_tiers.customer_id = purchases.customer_id
+    where customer_tiers.tier_rank > 0
+),
+
 tier_reached_dates as (
     -- the purchase whose running lifetime revenue first reaches the current tier's minimum
     select
-        customer_tiers.customer_id,
-        min(purchases.order_date) as tier_since
-    from customer_tiers
-    inner join purchases on customer_tiers.customer_id = purchases.customer_id
-    where customer_tiers.tier_rank > 0 and purchases.running_revenue >= customer_tiers.min_lifetime_revenue
-    group by customer_tiers.customer_id
+        customer_id,
+        min(order_date) as tier_since
+    from tier_purchases
+    where running_revenue >= min_lifetime_revenue
+    group by customer_id
 )
 
 select
