@@ -2,7 +2,7 @@
 
     python -m benchmarks.floor --landing DIR --as-of YYYY-MM-DD --out FILE.duckdb
 
-The script runs with the pipeline's DuckDB settings (SALESMP_DUCKDB_MEMORY_LIMIT, default 1536MB;
+The script runs with the pipeline's DuckDB settings (SALESMP_DUCKDB_MEMORY_LIMIT, default 1GB;
 SALESMP_DUCKDB_THREADS, default 2; SALESMP_TZ), so the floor and the pipeline get the same machine.
 """
 
@@ -30,7 +30,7 @@ def run_floor(landing: Path, as_of: date, out: Path, spill_dir: Path | None = No
     tz = os.environ.get("SALESMP_TZ") or "Asia/Shanghai"
     con = duckdb.connect(str(out))
     try:
-        con.execute(f"SET memory_limit = '{os.environ.get('SALESMP_DUCKDB_MEMORY_LIMIT') or '1536MB'}'")
+        con.execute(f"SET memory_limit = '{os.environ.get('SALESMP_DUCKDB_MEMORY_LIMIT') or '1GB'}'")
         con.execute(f"SET threads = {int(os.environ.get('SALESMP_DUCKDB_THREADS') or '2')}")
         con.execute(f"SET TimeZone = '{tz}'")
         if spill_dir is not None:

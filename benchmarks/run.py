@@ -582,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "versions": _versions(),
         "settings": {
-            "duckdb_memory_limit": os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1536MB",
+            "duckdb_memory_limit": os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1GB",
             "duckdb_threads": int(os.environ.get("SALESMP_DUCKDB_THREADS") or "2"),
             "tz": os.environ.get("SALESMP_TZ") or "Asia/Shanghai",
             "landing": f"salesmp generate --seed {GENERATOR['seed']} --format {GENERATOR['format']} "

@@ -57,6 +57,6 @@ def load_settings() -> Settings:
         dagster_home=_path("DAGSTER_HOME", "data/dagster_home"),
         tz=tz,
         partitions_start=start,
-        duckdb_memory_limit=os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1536MB",
+        duckdb_memory_limit=os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1GB",
         duckdb_threads=int(threads_text),
     )

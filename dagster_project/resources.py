@@ -53,7 +53,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     path: str
     tz: str = "Asia/Shanghai"
-    memory_limit: str = "1536MB"
+    memory_limit: str = "1GB"
     threads: int = 2
 
     @contextmanager

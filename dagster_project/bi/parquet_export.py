@@ -137,7 +137,7 @@ def export_parquet(
     serving: Path,
     site: Path,
     tz: str = "Asia/Shanghai",
-    memory_limit: str = "1536MB",
+    memory_limit: str = "1GB",
     threads: int = 2,
 ) -> ExportReport:
     """Export every table of `serving` to `site/parquet` (see the module doc)."""

@@ -147,7 +147,7 @@ def publish_marts(
     check_results: dict[str, dict[str, Any]],
     tables: list[str] | None = None,
     tz: str = "Asia/Shanghai",
-    memory_limit: str = "1536MB",
+    memory_limit: str = "1GB",
     threads: int = 2,
 ) -> PublishReport:
     """Write the marts to a new file, audit it, and rename it over `serving`. See the module doc."""

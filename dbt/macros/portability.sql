@@ -185,3 +185,16 @@
         )
     end
 {%- endmacro %}
+
+{#- The value of `value` on the row with the smallest `key` of a group (keys unique in the group). -#}
+{% macro salesmp_arg_min(value, key) -%}
+    {{ return(adapter.dispatch('salesmp_arg_min', 'salesmp')(value, key)) }}
+{%- endmacro %}
+
+{% macro default__salesmp_arg_min(value, key) -%}
+    arg_min({{ value }}, {{ key }})
+{%- endmacro %}
+
+{% macro spark__salesmp_arg_min(value, key) -%}
+    min_by({{ value }}, {{ key }})
+{%- endmacro %}
