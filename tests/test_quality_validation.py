@@ -184,3 +184,41 @@ def test_history_checks_wait_for_enough_history(clean):
         assert daily.df["aov_vs_trailing_median"].isna().sum() == 7
     finally:
         con.close()
+
+
+def test_split_mart_is_validated_in_frames_of_whole_months(tmp_path, monkeypatch):
+    """mart_customer_rfm_history's rows come in frames of whole months (split_by: month), at most
+    ROWS_PER_FRAME rows each, so a long history never sits in memory at once; a key repeated
+    within a month of a later frame is still found, and every row is evaluated once."""
+    suite = SUITES["mart_customer_rfm_history"]
+    assert suite.batches["rows"].split_by == "month"
+    con = _connect(tmp_path / "w.duckdb")
+    con.execute("CREATE SCHEMA marts")
+    con.execute(
+        """CREATE TABLE marts.mart_customer_rfm_history AS
+        SELECT CAST(m AS DATE) AS month, 'c' || i AS customer_id, CAST(m AS DATE) + 27 AS as_of_date,
+               1::BIGINT AS recency_days, 1::BIGINT AS frequency, 10.00::DECIMAL(18,2) AS monetary,
+               10.00::DECIMAL(18,2) AS avg_order_value, DATE '2024-01-01' AS first_purchase_date,
+               DATE '2024-01-01' AS last_purchase_date, 0::BIGINT AS repeat_frequency,
+               0::BIGINT AS recency_btyd, 1::BIGINT AS t_days, 0.00::DECIMAL(18,2) AS repeat_monetary_avg,
+               3::BIGINT AS r_score, 3::BIGINT AS f_score, 3::BIGINT AS m_score, 3::BIGINT AS fm_score,
+               'Need Attention' AS rfm_segment, 'potential' AS customer_tier,
+               10.00::DECIMAL(18,2) AS revenue_365d
+        FROM (VALUES ('2025-01-01'), ('2025-02-01'), ('2025-03-01'), ('2025-04-01')) AS months(m),
+             range(30) AS r(i)"""
+    )
+    # one repeated key in March: (2025-03-01, c7) twice
+    con.execute(
+        "INSERT INTO marts.mart_customer_rfm_history SELECT * FROM marts.mart_customer_rfm_history "
+        "WHERE month = DATE '2025-03-01' AND customer_id = 'c7'"
+    )
+    monkeypatch.setattr(batches, "ROWS_PER_FRAME", 65)  # two months of 30 rows per frame
+    days = [date(2025, 1, 1), date(2025, 4, 30)]
+    frames = list(batches.frames(con, suite, suite.batches["rows"], days))
+    assert [f.label for f in frames] == ["month 2025-01-01..2025-02-01", "month 2025-03-01..2025-04-01"]
+    assert [len(f.df) for f in frames] == [60, 61]
+    outcomes = {o.type: o for o in validate_suite(con, suite, days) if o.batch == "rows"}
+    unique = outcomes["expect_compound_columns_to_be_unique"]
+    assert not unique.success and unique.failed_frames == ["month 2025-03-01..2025-04-01"]
+    assert unique.evaluated == 121
+    con.close()

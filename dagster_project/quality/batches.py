@@ -11,7 +11,8 @@ aggregated in DuckDB SQL, so GE sees one small row per day.
 
 Batch kinds (`meta.batches` of a suite file):
 - `rows`: the table's rows, only the columns the expectations read plus `sample_columns`; with
-  `per_day` the run's arrival days only; `where` narrows a mart (e.g. to the months a run can change).
+  `per_day` the run's arrival days only; `where` narrows a mart (e.g. to the months a run can change);
+  `split_by` cuts a large mart into frames of whole values of a column (the RFM history by month).
 - `schema`: one row, column name -> DuckDB type of the table (information_schema), so types are
   checked as DuckDB declares them rather than as pandas happens to convert them.
 - `daily_volume`: one row per arrival day of the run for a feed (VOLUME_SQL below).
@@ -42,9 +43,12 @@ class Frame:
     batch: BatchSpec
     df: pd.DataFrame
     days: tuple[date, ...] = ()
+    part: str = ""  # a split batch's frame: the values of its split_by column it covers
 
     @property
     def label(self) -> str:
+        if self.part:
+            return self.part
         if not self.days:
             return "whole table"
         if len(self.days) == 1:
@@ -90,6 +94,20 @@ def _day_groups(counts: list[tuple[date, int]], limit: int) -> list[list[date]]:
     return groups
 
 
+def _value_groups(counts: list[tuple[object, int]], limit: int) -> list[list[object]]:
+    """Consecutive values grouped so that one group holds at most `limit` rows (a value is never split)."""
+    groups: list[list[object]] = []
+    size = 0
+    for value, n in counts:
+        if groups and size + n <= limit:
+            groups[-1].append(value)
+            size += n
+        else:
+            groups.append([value])
+            size = n
+    return groups
+
+
 def _rows_frames(
     con: duckdb.DuckDBPyConnection, suite: Suite, batch: BatchSpec, days: list[date]
 ) -> Iterator[Frame]:
@@ -105,9 +123,24 @@ def _rows_frames(
         yield Frame(batch, pd.DataFrame(), tuple(days) if batch.per_day else ())
         return
     if not batch.per_day:
-        sql = f"SELECT {select} FROM {table}" + (f" WHERE {batch.where}" if batch.where else "")
+        where = f" WHERE {batch.where}" if batch.where else ""
         values = {"first": min(days).isoformat(), "last": max(days).isoformat()}
-        yield Frame(batch, con.execute(sql, _params(sql, values)).df())
+        if not batch.split_by:
+            sql = f"SELECT {select} FROM {table}{where}"
+            yield Frame(batch, con.execute(sql, _params(sql, values)).df())
+            return
+        # A large mart in frames of at most ROWS_PER_FRAME rows of whole split_by values (a month of
+        # the RFM history is a block of customers), so memory stays flat however long the history;
+        # expectations on rows, or on keys that contain split_by, are exact frame by frame.
+        split = _ident(batch.split_by)
+        count_sql = f"SELECT {split}, count(*) FROM {table}{where} GROUP BY ALL ORDER BY 1"
+        counts = con.execute(count_sql, _params(count_sql, values)).fetchall()
+        for group in _value_groups(counts, ROWS_PER_FRAME):
+            in_group = f"{split} BETWEEN $lo AND $hi"
+            sql = f"SELECT {select} FROM {table} WHERE " + (f"({batch.where}) AND {in_group}" if where else in_group)
+            df = con.execute(sql, _params(sql, {**values, "lo": group[0], "hi": group[-1]})).df()
+            part = f"{batch.split_by} {group[0]}" + (f"..{group[-1]}" if len(group) > 1 else "")
+            yield Frame(batch, df, part=part)
         return
     day_col = _ident(batch.per_day)
     counts = dict(

@@ -64,6 +64,7 @@ class BatchSpec:
     table: str | None = None
     per_day: str | None = None  # the arrival-day column: validate the run's days, report per day
     where: str | None = None  # rows: a SQL filter (may use $first / $last, the run's first and last day)
+    split_by: str | None = None  # rows, not per day: frames of whole values of this column (e.g. month)
     sample_columns: tuple[str, ...] = ()  # columns shown beside a failing value (keys, lineage)
     sql: str | None = None
     feed: str | None = None
@@ -136,6 +137,7 @@ def _batch(path: Path, name: str, raw: dict[str, Any]) -> BatchSpec:
         table=raw.get("table"),
         per_day=raw.get("per_day"),
         where=raw.get("where"),
+        split_by=raw.get("split_by"),
         sample_columns=tuple(raw.get("sample_columns") or ()),
         sql=raw.get("sql"),
         feed=raw.get("feed"),
