@@ -59,11 +59,11 @@ STEPS = ("floor", "peer", "full", "daily")
 # injected defects), two years, one customer per 15 orders, the generator's other feeds scaled by it.
 GENERATOR = {"seed": 42, "format": "csv", "defect_rate": 0.0, "orders_per_customer": 15}
 DEFAULT_SCALES = "1,3,10"
-# Default repetitions, chosen for the 45-minute budget of `make bench` on the 2-core machine: the
-# cheap steps (floor, and the daily run at 1M and 10M, which make the flatness ratio) three times;
-# the full build once per scale point; the peer and the daily run once at the points where they are
-# slow or not in a ratio. README.md ("How long it takes") has the arithmetic.
-DEFAULT_REPS = "3,full=1,peer@3=1,peer@10=1,daily@3=1,daily@10=1"
+# Default repetitions, chosen for the 45-minute budget of `make bench` on the 2-core machine: three
+# of every step (the median is reported) except the full build (once per scale point: 2 to 8 minutes
+# each) and the pandas peer at 10M (once: about 4 minutes). benchmarks/README.md ("How long it
+# takes") has the arithmetic.
+DEFAULT_REPS = "3,full=1,peer@10=1"
 SAMPLE_SECONDS = 0.2
 GIB = 1024**3
 
