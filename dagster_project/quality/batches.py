@@ -80,26 +80,18 @@ def _schema_frame(con: duckdb.DuckDBPyConnection, batch: BatchSpec) -> Iterator[
     yield Frame(batch, pd.DataFrame([types]) if types else pd.DataFrame(index=[0]))
 
 
-def _day_groups(counts: list[tuple[date, int]], limit: int) -> list[list[date]]:
-    """Consecutive days grouped so that one group holds at most `limit` rows (a day is never split)."""
-    groups: list[list[date]] = []
-    size = 0
-    for day, n in counts:
-        if groups and size + n <= limit and (day - groups[-1][-1]).days == 1:
-            groups[-1].append(day)
-            size += n
-        else:
-            groups.append([day])
-            size = n
-    return groups
-
-
-def _value_groups(counts: list[tuple[object, int]], limit: int) -> list[list[object]]:
-    """Consecutive values grouped so that one group holds at most `limit` rows (a value is never split)."""
+def _value_groups(
+    counts: list[tuple[object, int]], limit: int, consecutive: bool = False
+) -> list[list[object]]:
+    """Values in order grouped so that one group holds at most `limit` rows (a value is never split);
+    with `consecutive` (dates), a gap between two days also starts a new group."""
     groups: list[list[object]] = []
     size = 0
     for value, n in counts:
-        if groups and size + n <= limit:
+        fits = bool(groups) and size + n <= limit
+        if fits and consecutive:
+            fits = (value - groups[-1][-1]).days == 1
+        if fits:
             groups[-1].append(value)
             size += n
         else:
@@ -150,7 +142,7 @@ def _rows_frames(
         ).fetchall()
     )
     # Days without rows are validated too (as an empty frame): an empty day is an outcome to report.
-    for group in _day_groups([(d, counts.get(d, 0)) for d in days], ROWS_PER_FRAME):
+    for group in _value_groups([(d, counts.get(d, 0)) for d in days], ROWS_PER_FRAME, consecutive=True):
         df = con.execute(
             f"SELECT {select} FROM {table} WHERE {day_col} BETWEEN ? AND ? ORDER BY {day_col}",
             [group[0], group[-1]],
