@@ -56,6 +56,23 @@ def chromium() -> Iterator:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def open_page(driver, url: str, timeout: float = 30) -> str:
+    """Navigate to url and wait until the document is complete and its body has content; return
+    the page source. `driver.get` alone can return before a file:// page replaces the previous one
+    (page_source was once read as '' on CI)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && document.URL === arguments[0]"
+            " && !!document.body && document.body.innerHTML.length > 0",
+            url,
+        )
+    )
+    return driver.page_source
+
+
 def console_errors(driver) -> list[str]:
     """Console messages of level SEVERE since the last call."""
     return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]

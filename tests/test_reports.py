@@ -112,7 +112,7 @@ def test_pages_render_offline_with_data_in_every_chart(reports):
         for month in [EMPTY_MONTH, *DATA_MONTHS]:
             for name in ("channel_efficiency", "customer_value"):
                 path = page(reports, month, name)
-                driver.get(path.as_uri())
+                browser.open_page(driver, path.as_uri())
                 charts = _wait_for_charts(driver)
                 where = f"{name} {month:%Y-%m}"
                 assert browser.console_errors(driver) == [], where
@@ -158,7 +158,7 @@ def test_churn_list_size_and_revenue_at_risk_match_the_mart_definition(reports):
     assert by_streak[1] > 0 and by_streak[2] > 0, "the fixture should have declining customers"
 
     with browser.chromium() as driver:
-        driver.get(page(reports, m0, "customer_value").as_uri())
+        browser.open_page(driver, page(reports, m0, "customer_value").as_uri())
         _wait_for_charts(driver)
         shown = dict(
             driver.execute_script(
@@ -171,8 +171,8 @@ def test_churn_list_size_and_revenue_at_risk_match_the_mart_definition(reports):
             "return Array.from(document.getElementById('customer-churn_chart')._fullData[0].y)"
         )
         # Other months say where the list is instead of showing one.
-        driver.get(page(reports, date(2025, 2, 1), "customer_value").as_uri())
-        assert "kept for the last complete month" in driver.page_source and "2025-03" in driver.page_source
+        source = browser.open_page(driver, page(reports, date(2025, 2, 1), "customer_value").as_uri())
+        assert "kept for the last complete month" in source and "2025-03" in source
     assert shown_streaks == by_streak
     assert shown["recent buyers watched"] == f"{len(churn):,}"
     assert shown["customers on the churn-warning list"] == f"{len(warned):,}"
@@ -205,7 +205,7 @@ def test_roi_top_share_and_cac_flags_match_the_definition(reports):
                 if pd.notna(r.cac) and pd.notna(r.clv) and Decimal(r.cac) > Decimal("0.3") * Decimal(r.clv)
             }
 
-            driver.get(page(reports, month, "channel_efficiency").as_uri())
+            browser.open_page(driver, page(reports, month, "channel_efficiency").as_uri())
             _wait_for_charts(driver)
             marked = driver.execute_script(
                 "const t = document.getElementById('channel-roi_ranking').data[0];"
