@@ -170,6 +170,61 @@ def test_a_new_export_is_swapped_in_whole_and_a_failed_one_changes_nothing(built
     assert json.loads((site / "parquet" / px.MANIFEST).read_text()) == third.manifest
 
 
+def _inodes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_ino for p in root.rglob("*.parquet")}
+
+
+def test_a_new_export_writes_only_the_months_and_tables_that_changed(built_pipeline, tmp_path):
+    """The second export of an unchanged build writes no file; after one order of one month and one
+    mart change, only that month's files and that mart's file are new, the rest are hard links to the
+    live export, and what a reader sees still equals the serving tables."""
+    serving = tmp_path / "serving.duckdb"
+    shutil.copyfile(_paths(built_pipeline)[0], serving)
+    site = tmp_path / "site"
+    first = px.export_parquet(serving=serving, site=site)
+    assert all(t["reused_files"] == 0 and t["written_units"] for t in first.manifest["tables"])
+    second = px.export_parquet(serving=serving, site=site)
+    assert [t["written_units"] for t in second.manifest["tables"]] == [[]] * len(second.manifest["tables"])
+    assert _inodes(second.target) == _inodes(first.target)
+
+    con = duckdb.connect(str(serving))
+    try:
+        month, order_id = con.execute(
+            "SELECT strftime(order_date, '%Y-%m'), order_id FROM fct_orders ORDER BY order_date, order_id LIMIT 1"
+        ).fetchone()
+        con.execute("UPDATE fct_orders SET amount = amount + 1 WHERE order_id = ?", [order_id])
+        con.execute("UPDATE mart_channel_health SET orders = orders + 1 WHERE rowid = 0")
+        expected_orders = con.execute("SELECT order_id, amount FROM fct_orders ORDER BY order_id").fetchall()
+        expected_health = con.sql("SELECT * FROM mart_channel_health").to_arrow_table().to_pandas()
+    finally:
+        con.close()
+    third = px.export_parquet(serving=serving, site=site)
+    written = {t["table"]: t["written_units"] for t in third.manifest["tables"] if t["written_units"]}
+    assert written == {"fct_orders": [month], "mart_channel_health": ["*"]}
+    before, after = _inodes(second.target), _inodes(third.target)
+    assert sorted(before) == sorted(after)
+    changed = sorted(f for f in after if after[f] != before[f])
+    assert changed and all(f.startswith((f"fct_orders/month={month}/", "mart_channel_health/")) for f in changed)
+    assert any(f.startswith("mart_channel_health/") for f in changed)
+
+    orders = pd.read_parquet(third.root / "fct_orders", columns=["order_id", "amount"]).sort_values("order_id")
+    assert list(orders.itertuples(index=False, name=None)) == expected_orders
+    key = ["channel_id", "month"]
+    health = pd.read_parquet(third.root / "mart_channel_health").sort_values(key).reset_index(drop=True)
+    expected_health = expected_health.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(_as_utc(health), _as_utc(expected_health))
+    # A manifest whose fingerprint disagrees with the files is not trusted: the unit is rewritten.
+    manifest = json.loads((third.target / px.MANIFEST).read_text())
+    for t in manifest["tables"]:
+        if t["table"] == "dim_channels":
+            t["units"]["*"]["fingerprint"] = "0"
+    (third.target / px.MANIFEST).write_text(json.dumps(manifest))
+    fourth = px.export_parquet(serving=serving, site=site)
+    assert {t["table"]: t["written_units"] for t in fourth.manifest["tables"] if t["written_units"]} == {
+        "dim_channels": ["*"]
+    }
+
+
 # ---------------------------------------------------------------------------------------------------
 # b. A SQLAlchemy + duckdb-engine client (what Superset uses) while a build publishes
 

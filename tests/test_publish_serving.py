@@ -226,3 +226,76 @@ def test_readers_never_fail_nor_see_a_mix_during_publishes(tmp_path):
         assert s["queries"] > 50
         assert len(s["builds_seen"]) > 5
     assert read_serving_state(tmp_path / "serving.duckdb")["build_id"] == "build-25"
+
+
+def _multiset_differences(serving: Path, warehouse: Path, table: str) -> int:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
+        return con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT * FROM main.{table} EXCEPT ALL SELECT * FROM wh.marts.{table}))"
+            f" + (SELECT count(*) FROM (SELECT * FROM wh.marts.{table} EXCEPT ALL SELECT * FROM main.{table}))"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_new_build_rewrites_only_the_changed_tables_and_months(tmp_path):
+    """The next publish starts from a copy of the serving file: an unchanged mart is kept, a fact gets
+    only its changed months, a changed mart is replaced, a mart that is gone is dropped; every table
+    still equals the warehouse's row for row, and the log keeps every build."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, 1)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            "CREATE TABLE marts.fct_leads AS SELECT 'L' || i AS lead_id, DATE '2025-01-01' + CAST(i AS INTEGER) "
+            "AS stage_date, CAST(i AS DECIMAL(18,2)) AS budget FROM range(90) t(i)"
+        )
+        con.execute("CREATE TABLE marts.mart_gone AS SELECT 1 AS x")
+    finally:
+        con.close()
+    first = publish(tmp_path, 1)
+    assert set(first.changes.values()) == {"replaced"}
+    size_after_first = (tmp_path / "serving.duckdb").stat().st_size
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("UPDATE marts.fct_leads SET budget = budget + 1 WHERE lead_id = 'L40'")  # 2025-02-10
+        con.execute("INSERT INTO marts.fct_leads VALUES ('L90', DATE '2025-05-02', 1), ('L91', NULL, 2)")
+        con.execute("DELETE FROM marts.fct_leads WHERE lead_id = 'L0'")  # 2025-01-01
+        con.execute("UPDATE marts.mart_nps SET nps = 13 WHERE month = DATE '2025-03-02'")
+        con.execute("DROP TABLE marts.mart_gone")
+    finally:
+        con.close()
+    second = publish(tmp_path, 2, tables=["dim_customers", "fct_leads", "fct_orders", "mart_nps"])
+    assert second.changes == {
+        "dim_customers": "kept",
+        "fct_orders": "kept",
+        "fct_leads": "months , 2025-01, 2025-02, 2025-05",  # "" is the month of a NULL stage_date
+        "mart_nps": "replaced",
+    }
+    serving = tmp_path / "serving.duckdb"
+    assert read_serving_state(serving)["row_counts"] == {
+        "dim_customers": 50, "fct_leads": 91, "fct_orders": 1037, "mart_nps": 11,
+    }
+    for table in second.changes:
+        assert _multiset_differences(serving, warehouse, table) == 0, table
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        assert con.execute("SELECT build_id FROM publish_log ORDER BY published_at").fetchall() == [
+            ("build-1",), ("build-2",)
+        ]
+    finally:
+        con.close()
+
+    # Many small builds do not grow the file without bound: freed blocks are reused.
+    for version in range(3, 13):
+        con = duckdb.connect(str(warehouse))
+        try:
+            con.execute(f"UPDATE marts.fct_leads SET budget = budget + {version} WHERE stage_date < DATE '2025-03-01'")
+        finally:
+            con.close()
+        assert publish(tmp_path, version).changes["fct_leads"] == "months 2025-01, 2025-02"
+    assert _multiset_differences(serving, warehouse, "fct_leads") == 0
+    assert serving.stat().st_size <= 3 * size_after_first

@@ -23,7 +23,8 @@ from dagster_project.publish.assets import OWNER, PUBLISH_KEY
         "split by month of their event date (hive style, month=YYYY-MM/), the other tables one file each, "
         "and _manifest.json with the build id from publish_log and each table's columns, types, rows and "
         "files. The new export is written beside the old one and swapped in atomically (a symbolic link "
-        "replaced by rename). See docs/bi.md."
+        "replaced by rename). Only the tables and months whose content changed are written; the others are "
+        "hard-linked from the live export. See docs/bi.md."
     ),
 )
 def parquet_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -45,6 +46,7 @@ def parquet_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "tables": len(tables),
             "rows": sum(t["rows"] for t in tables),
             "files": sum(len(t["files"]) for t in tables),
+            "files_reused": sum(t["reused_files"] for t in tables),
             "partitioned_by_month": ", ".join(t["table"] for t in tables if t["partitioned_by"]) or "-",
             "seconds": round(report.seconds, 2),
         }

@@ -11,6 +11,13 @@ An export is written into a new folder there, checked against the serving tables
 is swapped in one `os.replace` (atomic on one file system): a file reader sees either the previous
 export or the new one, never half of each. The previous export is kept for readers still on it;
 older ones are deleted.
+
+Only what changed is written. Each export unit (an unpartitioned table, or one month of a
+partitioned fact) gets a fingerprint in the manifest: its row count and the sum of DuckDB's `hash`
+of its rows, which does not depend on row order. A unit whose columns, rows and fingerprint equal
+the live export's is hard-linked from it (Parquet files are never rewritten in place, so two
+exports can share one), and only the other units are written. A daily run thus rewrites the
+months it touched, not two years of orders. Rows whose date is NULL are always rewritten.
 """
 
 from __future__ import annotations
@@ -26,16 +33,11 @@ from typing import Any
 import duckdb
 
 from dagster_project.errors import UserError
+from dagster_project.publish.serving import FACT_MONTH_COLUMN, NULL_MONTH, WHOLE_TABLE, fingerprints, month_of
 
-# The facts large enough to split by month, and the local event date whose month names the folder.
-# Only tables without a column of their own named `month` (the hive key would shadow it for readers).
-MONTHLY_PARTITION_DATE = {
-    "fct_orders": "order_date",
-    "fct_leads": "stage_date",
-    "fct_survey_responses": "submitted_date",
-    "fct_channel_activity": "activity_date",
-    "fct_complaints": "opened_date",
-}
+# The facts large enough to split by month, and the local event date whose month names the folder:
+# the same facts that publishing updates month by month.
+MONTHLY_PARTITION_DATE = FACT_MONTH_COLUMN
 PARTITION_KEY = "month"
 MANIFEST = "_manifest.json"
 # What serving holds beside the marts: bookkeeping of the publishes, not part of the BI tables.
@@ -74,11 +76,50 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[dict[str, st
     return [{"name": r[0], "type": r[1]} for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
 
 
-def _export_table(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> dict[str, Any]:
-    """COPY one table to `folder/<table>/` and check the files against it; return its manifest entry."""
+def _unit_of(table: str, relative: str) -> str:
+    """The unit a file of `table` belongs to: its hive folder's month, or the whole table."""
+    parts = relative.split("/")
+    if len(parts) == 3 and parts[1].startswith(f"{PARTITION_KEY}="):
+        value = parts[1].split("=", 1)[1]
+        return NULL_MONTH if value == "NULL" else value
+    return WHOLE_TABLE
+
+
+def _reusable(previous: dict[str, Any] | None, entry: dict[str, Any], unit: str, base: Path | None) -> list[str]:
+    """The live export's files of `unit` when it holds exactly these rows; else []."""
+    if previous is None or base is None or unit == NULL_MONTH:
+        return []
+    if previous.get("columns") != entry["columns"] or previous.get("partitioned_by") != entry["partitioned_by"]:
+        return []
+    before = (previous.get("units") or {}).get(unit)
+    if before is None or before.get("rows") != entry["units"][unit]["rows"]:
+        return []
+    if before.get("fingerprint") != entry["units"][unit]["fingerprint"]:
+        return []
+    files = before.get("files") or []
+    return files if files and all((base / f).is_file() for f in files) else []
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed: a copy holds the same bytes
+        shutil.copy2(src, dst)
+
+
+def _export_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    folder: Path,
+    previous: dict[str, Any] | None = None,
+    previous_folder: Path | None = None,
+) -> dict[str, Any]:
+    """Write one table to `folder/<table>/`, reusing the live export's files of the units that did not
+    change (`previous` is its manifest entry, `previous_folder` its folder), and check the files
+    against the table; return the table's manifest entry."""
     source = f"main.{_ident(table)}"
     columns = _columns(con, source)
-    rows = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
     out = folder / table
     date_column = MONTHLY_PARTITION_DATE.get(table)
     names = {c["name"]: c["type"] for c in columns}
@@ -88,37 +129,82 @@ def _export_table(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> d
             f"column and no column named {PARTITION_KEY}); change MONTHLY_PARTITION_DATE in "
             "dagster_project/bi/parquet_export.py."
         )
-    if date_column is None:
-        out.mkdir(parents=True)
-        con.execute(f"COPY {source} TO {_q(str(out / f'{table}.parquet'))} (FORMAT parquet, COMPRESSION snappy)")
-    else:
-        con.execute(
-            f"COPY (SELECT *, strftime({_ident(date_column)}, '%Y-%m') AS {PARTITION_KEY} FROM {source}) "
-            f"TO {_q(str(out))} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY ({PARTITION_KEY}), "
-            f"FILENAME_PATTERN {_q(table + '_{i}')})"
-        )
-    files = sorted(p.relative_to(folder).as_posix() for p in out.rglob("*.parquet"))
-    # Read back without the hive key: the files must hold exactly the table's columns and rows.
-    scan = f"read_parquet({_q(str(out) + '/**/*.parquet')}, hive_partitioning = false)"
-    written_rows = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0] if files else 0
-    written_columns = _columns(con, scan) if files else columns
-    if written_rows != rows or written_columns != columns:
-        raise UserError(
-            f"Exporting stopped: the Parquet files of {table} hold {written_rows:,} rows of {rows:,}"
-            + ("" if written_columns == columns else " and other columns or types than the table")
-            + "."
-        )
-    return {
+    entry: dict[str, Any] = {
         "table": table,
-        "rows": rows,
         "columns": columns,
         "partitioned_by": (
             None
             if date_column is None
             else {"key": PARTITION_KEY, "format": "YYYY-MM", "month_of": date_column, "style": "hive"}
         ),
-        "files": files,
+        "units": fingerprints(con, source, date_column),
     }
+    rows = sum(u["rows"] for u in entry["units"].values())
+    reuse = {unit: _reusable(previous, entry, unit, previous_folder) for unit in entry["units"]}
+    write = [unit for unit, files in reuse.items() if not files]
+    if date_column is None:
+        out.mkdir(parents=True)
+        if write:
+            con.execute(f"COPY {source} TO {_q(str(out / f'{table}.parquet'))} (FORMAT parquet, COMPRESSION snappy)")
+    elif write:
+        month = month_of(date_column)
+        con.execute(
+            f"COPY (SELECT *, strftime({_ident(date_column)}, '%Y-%m') AS {PARTITION_KEY} FROM {source} "
+            f"WHERE {month} IN ({', '.join(_q(u) for u in write)})) "
+            f"TO {_q(str(out))} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY ({PARTITION_KEY}), "
+            f"FILENAME_PATTERN {_q(table + '_{i}')})"
+        )
+    else:
+        out.mkdir(parents=True)
+    for files in reuse.values():
+        for relative in files:
+            _link(previous_folder / relative, folder / relative)
+    files = sorted(p.relative_to(folder).as_posix() for p in out.rglob("*.parquet"))
+    for unit in entry["units"].values():
+        unit["files"] = []
+    for relative in files:
+        unit = entry["units"].get(_unit_of(table, relative))
+        if unit is None:
+            raise UserError(f"Exporting stopped: {relative} belongs to no month of {table}.")
+        unit["files"].append(relative)
+    # Read back without the hive key: the files must hold exactly the table's columns, and each unit's
+    # files (written or linked) exactly its rows.
+    pattern = _q(str(out) + "/**/*.parquet")
+    file_rows: dict[str, int] = {}
+    if files:
+        for path, n in con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({pattern})").fetchall():
+            relative = Path(path).relative_to(folder).as_posix()
+            file_rows[relative] = file_rows.get(relative, 0) + n
+    written_rows = sum(file_rows.values())
+    written_columns = _columns(con, f"read_parquet({pattern}, hive_partitioning = false)") if files else columns
+    wrong_units = [
+        unit for unit, u in entry["units"].items() if sum(file_rows.get(f, 0) for f in u["files"]) != u["rows"]
+    ]
+    if written_rows != rows or written_columns != columns or wrong_units:
+        raise UserError(
+            f"Exporting stopped: the Parquet files of {table} hold {written_rows:,} rows of {rows:,}"
+            + ("" if written_columns == columns else " and other columns or types than the table")
+            + (f" (the files of {wrong_units[0]!r} do not hold its rows)" if wrong_units else "")
+            + "."
+        )
+    return {
+        **entry,
+        "rows": rows,
+        "files": files,
+        "reused_files": sum(len(f) for f in reuse.values()),
+        "written_units": sorted(write),
+    }
+
+
+def _live_manifest(current: Path | None) -> dict[str, dict[str, Any]]:
+    """The live export's manifest entries by table ({} when there is none or it cannot be read)."""
+    if current is None:
+        return {}
+    try:
+        manifest = json.loads((current / MANIFEST).read_text())
+        return {t["table"]: t for t in manifest["tables"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _swap_link(link: Path, target: Path) -> None:
@@ -154,9 +240,7 @@ def export_parquet(
             shutil.rmtree(old) if old.is_dir() else old.unlink()
     # One read-only connection: every table comes from the same published build, even when a newer
     # serving file is renamed into place meanwhile.
-    con = duckdb.connect(
-        str(serving), read_only=True, config={"memory_limit": memory_limit, "threads": threads}
-    )
+    con = duckdb.connect(str(serving), read_only=True, config={"memory_limit": memory_limit, "threads": threads})
     target = None
     try:
         con.execute(f"SET TimeZone = {_q(tz)}")
@@ -168,7 +252,8 @@ def export_parquet(
         build_id, published_at = build
         target = builds / f"{started:%Y%m%dT%H%M%S%fZ}-{build_id}"
         target.mkdir()
-        tables = [_export_table(con, t, target) for t in serving_tables(con)]
+        live = _live_manifest(current)
+        tables = [_export_table(con, t, target, live.get(t), current) for t in serving_tables(con)]
     except BaseException:
         if target is not None:
             shutil.rmtree(target, ignore_errors=True)

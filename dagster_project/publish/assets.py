@@ -107,6 +107,8 @@ def build_publish_asset(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefin
                 "marts": len(report.row_counts),
                 "rows": sum(report.row_counts.values()),
                 "row_counts": dg.MetadataValue.json(report.row_counts),
+                "kept_unchanged": sum(1 for c in report.changes.values() if c == "kept"),
+                "changes": dg.MetadataValue.json(report.changes),
                 "checks_passed": sum(1 for r in checks.values() if r["passed"]),
                 "flagged": ", ".join(flagged) or "-",
                 "publish_log_rows": report.log_rows,

@@ -14,6 +14,15 @@ writing; readers open the serving file read-only. So the serving file is never w
    rename sees the new one. No reader ever sees part of a build.
 
 Anything that fails before the rename deletes the new file and leaves the serving file untouched.
+
+Only what changed is rewritten. When a serving file exists, the new file starts as a byte copy of
+it, and each mart is compared with the warehouse by its columns and fingerprint (row count and the
+sum of DuckDB's `hash` of the rows, independent of row order), per month of the event date for the
+large facts (FACT_MONTH_COLUMN) and per table otherwise. An equal table is kept as it is; a fact
+gets only its changed months deleted and re-inserted; any other changed table is replaced. The
+audit then requires every mart's fingerprint in the new file to equal the warehouse's, so the
+result is the same as a fresh copy. The personal-data value audit reads the tables (and months)
+written in this build; kept rows were audited by the build that wrote them.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -49,6 +59,19 @@ CREATE TABLE IF NOT EXISTS main.publish_log (
 # (DBeaver's JDBC, an older CLI) predates ours can still open it; the marts need nothing newer.
 SERVING_STORAGE_VERSION = "v1.0.0"
 
+# The facts large enough to be updated month by month (and exported split by month): the local
+# event date whose month is the unit. Only tables without a column of their own named `month`.
+FACT_MONTH_COLUMN = {
+    "fct_orders": "order_date",
+    "fct_leads": "stage_date",
+    "fct_survey_responses": "submitted_date",
+    "fct_channel_activity": "activity_date",
+    "fct_complaints": "opened_date",
+}
+# Fingerprint units: the whole table, and the month of rows whose event date is NULL.
+WHOLE_TABLE = "*"
+NULL_MONTH = ""
+
 # Column names that mean personal data in clear (masked or hashed columns carry a suffix).
 PII_COLUMN_RE = re.compile(r"^(name|customer_name|contact_name|phone|mobile|phone_number|email|e_mail)$")
 # Clear personal data of the customers feed: a published text equal to one of these is a leak.
@@ -67,6 +90,8 @@ class PublishReport:
     log_rows: int
     seconds: float
     checks: dict[str, Any] = field(default_factory=dict)
+    # table -> "kept", "replaced" or "months YYYY-MM, ...": what this build wrote of it
+    changes: dict[str, str] = field(default_factory=dict)
 
 
 def _q(text: str) -> str:
@@ -100,8 +125,71 @@ def warehouse_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts", catal
     ]
 
 
-def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """Raise when a published column is personal data in clear."""
+def month_of(date_column: str) -> str:
+    """SQL for the fingerprint unit of a row: the YYYY-MM of `date_column`, NULL_MONTH when it is NULL."""
+    return f"coalesce(strftime({_ident(date_column)}, '%Y-%m'), {_q(NULL_MONTH)})"
+
+
+def fingerprints(
+    con: duckdb.DuckDBPyConnection, relation: str, date_column: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Rows and content fingerprint (sum of the rows' hashes, independent of row order) of `relation`,
+    per month of `date_column` or, without one, for the whole table (key WHOLE_TABLE)."""
+    if date_column is None:
+        rows, fingerprint = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {relation} AS t"
+        ).fetchone()
+        return {WHOLE_TABLE: {"rows": rows, "fingerprint": fingerprint}}
+    return {
+        unit: {"rows": rows, "fingerprint": fingerprint}
+        for unit, rows, fingerprint in con.execute(
+            f"SELECT {month_of(date_column)} AS unit, count(*), sum(hash(t))::VARCHAR FROM {relation} AS t "
+            "GROUP BY unit ORDER BY unit"
+        ).fetchall()
+    }
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def _open_copy_of(serving: Path, new: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnection | None:
+    """Copy the serving file to `new` and open it; None (and no copy left) when it cannot be opened."""
+    shutil.copyfile(serving, new)
+    try:
+        return duckdb.connect(str(new), config=config)
+    except duckdb.Error:
+        for leftover in (new, Path(f"{new}.wal")):
+            leftover.unlink(missing_ok=True)
+        return None
+
+
+def _month_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The fact's month column (FACT_MONTH_COLUMN) when the warehouse table has it as a DATE."""
+    column = FACT_MONTH_COLUMN.get(table)
+    return column if (column, "DATE") in columns_of(con, f"wh.marts.{_ident(table)}") else None
+
+
+def _plan(con: duckdb.DuckDBPyConnection, table: str, present: bool) -> tuple[str, list[str], dict | None]:
+    """How `table` gets from the warehouse into the new file: ("keep", []), ("months", [...]) or
+    ("all", []), with the warehouse table's fingerprints when they were computed."""
+    if not present or columns_of(con, f"main.{_ident(table)}") != columns_of(con, f"wh.marts.{_ident(table)}"):
+        return "all", [], None
+    date_column = _month_column(con, table)
+    wanted = fingerprints(con, f"wh.marts.{_ident(table)}", date_column)
+    have = fingerprints(con, f"main.{_ident(table)}", date_column)
+    changed = sorted(u for u in wanted.keys() | have.keys() if wanted.get(u) != have.get(u))
+    if not changed:
+        return "keep", [], wanted
+    if date_column is None:
+        return "all", [], wanted
+    return "months", changed, wanted
+
+
+def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str], written: dict[str, str] | None = None) -> None:
+    """Raise when a published column is personal data in clear: by name in any of `tables`; by value
+    in the rows written by this build (`written`: table -> SQL condition on its rows, "" for all)."""
+    written = {t: "" for t in tables} if written is None else written
     text_columns = con.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = 'main' AND data_type = 'VARCHAR' "
@@ -122,11 +210,12 @@ def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
         return
     con.execute(f"CREATE TEMP TABLE pii_values AS {PII_VALUES_SQL}")
     for table, column in text_columns:
-        if table not in tables:
+        if table not in written:
             continue
+        rows = f" AND ({written[table]})" if written[table] else ""
         hits = con.execute(
             f"SELECT count(*), any_value({_ident(column)}) FROM main.{_ident(table)} "
-            f"WHERE {_ident(column)} IN (SELECT v FROM pii_values)"
+            f"WHERE {_ident(column)} IN (SELECT v FROM pii_values){rows}"
         ).fetchone()
         if hits[0]:
             raise UserError(
@@ -160,15 +249,12 @@ def publish_marts(
     # One build at a time: whatever an interrupted build left beside the serving file is garbage.
     for leftover in serving.parent.glob(f".{serving.name}.*.building*"):
         leftover.unlink(missing_ok=True)
+    config = {"memory_limit": memory_limit, "threads": threads}
     try:
-        con = duckdb.connect(
-            str(new),
-            config={
-                "memory_limit": memory_limit,
-                "threads": threads,
-                "storage_compatibility_version": SERVING_STORAGE_VERSION,
-            },
-        )
+        con = _open_copy_of(serving, new, config) if serving.exists() else None
+        copied_previous = con is not None
+        if con is None:
+            con = duckdb.connect(str(new), config={**config, "storage_compatibility_version": SERVING_STORAGE_VERSION})
         try:
             con.execute(f"SET TimeZone = {_q(tz)}")
             con.execute(f"ATTACH {_q(str(warehouse))} AS wh (READ_ONLY)")
@@ -181,19 +267,58 @@ def publish_marts(
                     + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
                     + "; the dbt build did not produce it."
                 )
+            present = {
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                    "AND table_schema = 'main' AND table_name <> 'publish_log'"
+                ).fetchall()
+            }
+            plans = {t: _plan(con, t, t in present) for t in wanted}
+            # Drop first and checkpoint, so the copies below reuse the freed blocks of the file.
+            for table in sorted(present):
+                if table not in plans or plans[table][0] == "all":
+                    con.execute(f"DROP TABLE main.{_ident(table)}")
+            con.execute("CHECKPOINT")
+            written: dict[str, str] = {}
+            for table, (how, months, _) in plans.items():
+                source = f"wh.marts.{_ident(table)}"
+                if how == "all":
+                    con.execute(f"CREATE TABLE main.{_ident(table)} AS SELECT * FROM {source}")
+                    written[table] = ""
+                elif how == "months":
+                    rows = f"{month_of(_month_column(con, table))} IN ({', '.join(_q(m) for m in months)})"
+                    con.execute(f"DELETE FROM main.{_ident(table)} WHERE {rows}")
+                    con.execute(f"INSERT INTO main.{_ident(table)} SELECT * FROM {source} WHERE {rows}")
+                    written[table] = rows
             row_counts: dict[str, int] = {}
             for table in wanted:
-                con.execute(f"CREATE TABLE main.{_ident(table)} AS SELECT * FROM wh.marts.{_ident(table)}")
-                copied = con.execute(f"SELECT count(*) FROM main.{_ident(table)}").fetchone()[0]
-                source = con.execute(f"SELECT count(*) FROM wh.marts.{_ident(table)}").fetchone()[0]
-                if copied != source:
-                    raise UserError(f"Publishing stopped: {table} copied {copied:,} rows of {source:,}.")
+                # A kept table's fingerprints were found equal to the warehouse's in _plan.
+                how, _, source = plans[table]
+                date_column = _month_column(con, table)
+                if source is None:
+                    source = fingerprints(con, f"wh.marts.{_ident(table)}", date_column)
+                published = source if how == "keep" else fingerprints(con, f"main.{_ident(table)}", date_column)
+                copied, expected = (sum(u["rows"] for u in f.values()) for f in (published, source))
+                if copied != expected:
+                    raise UserError(f"Publishing stopped: {table} copied {copied:,} rows of {expected:,}.")
+                if published != source:
+                    raise UserError(f"Publishing stopped: {table} in the new serving file differs from the warehouse.")
                 row_counts[table] = copied
-            _audit_pii(con, wanted)
+            _audit_pii(con, wanted, written)
             con.execute("DETACH wh")
 
+            if copied_previous:  # the copy holds the previous log: keep its rows under today's columns
+                con.execute("ALTER TABLE IF EXISTS main.publish_log RENAME TO publish_log_previous")
             con.execute(PUBLISH_LOG_DDL)
-            if serving.exists():
+            if copied_previous:
+                if con.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                    "AND table_schema = 'main' AND table_name = 'publish_log_previous'"
+                ).fetchone()[0]:
+                    con.execute("INSERT INTO main.publish_log BY NAME SELECT * FROM main.publish_log_previous")
+                    con.execute("DROP TABLE main.publish_log_previous")
+            elif serving.exists():
                 try:
                     con.execute(f"ATTACH {_q(str(serving))} AS prev (READ_ONLY)")
                 except duckdb.Error as exc:
@@ -248,6 +373,10 @@ def publish_marts(
         log_rows=log_rows,
         seconds=(datetime.now(UTC) - started).total_seconds(),
         checks=check_results,
+        changes={
+            t: {"keep": "kept", "all": "replaced"}.get(how) or "months " + ", ".join(months)
+            for t, (how, months, _) in plans.items()
+        },
     )
 
 
