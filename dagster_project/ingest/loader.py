@@ -99,17 +99,6 @@ def _ident(name: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _split_lines(data: bytes) -> tuple[pa.Table, bool]:
-    """Physical lines (without the newline) with 1-based line numbers; blank lines dropped."""
-    ends_with_newline = data.endswith(b"\n")
-    lines = data.split(b"\n")
-    if ends_with_newline:
-        lines.pop()
-    numbers = np.arange(1, len(lines) + 1, dtype=np.int64)
-    table = pa.table({"line_number": numbers, "raw": pa.array(lines, type=pa.binary())})
-    return table, ends_with_newline
-
-
 def _missing_column(feed: Feed, present: set[str]) -> tuple[str | None, str | None]:
     missing = [c for c in feed.required if c not in present]
     if not missing:
