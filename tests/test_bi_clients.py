@@ -225,6 +225,34 @@ def test_a_new_export_writes_only_the_months_and_tables_that_changed(built_pipel
     }
 
 
+def test_rows_without_a_month_are_exported_every_time(tmp_path):
+    """A fact row whose partition date is NULL lands in DuckDB's hive default folder; it is its own
+    unit, never reused, and the export still holds every row."""
+    serving = tmp_path / "serving.duckdb"
+    con = duckdb.connect(str(serving))
+    try:
+        con.execute("CREATE TABLE publish_log (build_id VARCHAR, published_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO publish_log VALUES ('b1', now())")
+        con.execute(
+            "CREATE TABLE fct_orders AS SELECT 'O' || i AS order_id, "
+            "CASE WHEN i = 3 THEN NULL ELSE DATE '2025-01-30' + CAST(i AS INTEGER) END AS order_date "
+            "FROM range(5) t(i)"
+        )
+    finally:
+        con.close()
+    site = tmp_path / "site"
+    first = px.export_parquet(serving=serving, site=site)
+    second = px.export_parquet(serving=serving, site=site)
+    for report in (first, second):
+        (entry,) = report.manifest["tables"]
+        assert entry["rows"] == 5 and sorted(entry["units"]) == ["", "2025-01", "2025-02"]
+        assert entry["units"][""]["rows"] == 1 and len(entry["units"][""]["files"]) == 1
+    assert second.manifest["tables"][0]["written_units"] == [""]
+    scan = f"read_parquet('{second.root}/fct_orders/**/*.parquet', hive_partitioning = false)"
+    exported = duckdb.connect().execute(f"SELECT order_id, order_date FROM {scan} ORDER BY order_id").fetchall()
+    assert [r[0] for r in exported] == [f"O{i}" for i in range(5)] and exported[3][1] is None
+
+
 # ---------------------------------------------------------------------------------------------------
 # b. A SQLAlchemy + duckdb-engine client (what Superset uses) while a build publishes
 

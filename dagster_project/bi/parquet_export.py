@@ -81,7 +81,8 @@ def _unit_of(table: str, relative: str) -> str:
     parts = relative.split("/")
     if len(parts) == 3 and parts[1].startswith(f"{PARTITION_KEY}="):
         value = parts[1].split("=", 1)[1]
-        return NULL_MONTH if value == "NULL" else value
+        # DuckDB writes rows whose key is NULL under the hive default partition name.
+        return NULL_MONTH if value in ("__HIVE_DEFAULT_PARTITION__", "NULL") else value
     return WHOLE_TABLE
 
 
