@@ -227,6 +227,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             worker.start()
             report_progress(instance, run_id, worker)
         worker.join()
+        stop_leftover_log_tails()
         if "error" in outcome:
             raise outcome["error"]
         result = outcome["result"]
@@ -248,6 +249,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 class RunFailed(Exception):
     pass
+
+
+def stop_leftover_log_tails(timeout: float = 5.0) -> list[int]:
+    """Stop `tail` processes this process started that outlived the run; return their pids.
+
+    Dagster mirrors captured compute logs to the terminal through `tail -F` children and stops them
+    when a capture ends. Once (on CI) two of them outlived a finished `salesmp run`, kept the
+    caller's output pipes open and would have run forever. After the run nothing of ours needs them.
+    """
+    import psutil
+
+    tails = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name() == "tail":
+                child.terminate()
+                tails.append(child)
+    _, alive = psutil.wait_procs(tails, timeout=timeout)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    return [t.pid for t in tails]
 
 
 def report_progress(instance, run_id: str, worker: threading.Thread, every: float = 2.0) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,9 +38,26 @@ def data_env(tmp_path: Path) -> dict[str, str]:
 
 
 def run_salesmp(args: list[str], env: dict[str, str], timeout: int = 1200) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SALESMP, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    """Run `salesmp` and return its exit code and output.
+
+    The output goes to files, not pipes, and the command runs in its own session whose leftovers are
+    stopped when it ends: a grandchild that outlives it (once, on CI, a `tail -F` of Dagster's compute
+    logs) would otherwise hold the pipes open and the test would wait until its timeout.
+    """
+    cmd = [SALESMP, *args]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL if proc.returncode is None else signal.SIGTERM)
+            proc.wait()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            cmd, proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+        )
 
 
 @pytest.fixture(scope="session")

@@ -109,3 +109,24 @@ def test_definitions_load_quickly_and_completely():
     assert out.returncode == 0, out.stderr
     assert "daily_yesterday_schedule" in out.stdout and "landing_zone_sensor" in out.stdout
     assert time.perf_counter() - start < 60
+
+
+def test_leftover_log_tails_are_stopped_after_a_run(tmp_path):
+    """A `tail -F` child left running (what Dagster's log mirroring once left behind on CI) is stopped,
+    and other children are not touched."""
+    import psutil
+
+    from dagster_project.cli import stop_leftover_log_tails
+
+    log = tmp_path / "compute.err"
+    log.write_text("")
+    tail = subprocess.Popen(["tail", "-F", "-c", "+0", str(log)], stdout=subprocess.DEVNULL)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert tail.pid in stop_leftover_log_tails()
+        assert tail.wait(timeout=10) is not None
+        assert sleeper.poll() is None and psutil.Process(sleeper.pid).is_running()
+    finally:
+        for proc in (tail, sleeper):
+            proc.kill()
+            proc.wait()

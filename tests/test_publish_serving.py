@@ -299,3 +299,58 @@ def test_a_new_build_rewrites_only_the_changed_tables_and_months(tmp_path):
         assert publish(tmp_path, version).changes["fct_leads"] == "months 2025-01, 2025-02"
     assert _multiset_differences(serving, warehouse, "fct_leads") == 0
     assert serving.stat().st_size <= 3 * size_after_first
+
+
+def _sql(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def test_fingerprints_cover_every_column_whatever_its_name(tmp_path):
+    """A mart with a column named like the row alias a fingerprint might use: a change in another
+    column is still seen, so the mart is replaced and not kept."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, 1)
+    _sql(warehouse, "CREATE TABLE marts.mart_t AS SELECT 1 AS t, 'v1' AS label")
+    publish(tmp_path, 1)
+    _sql(warehouse, "UPDATE marts.mart_t SET label = 'v2'")
+    assert publish(tmp_path, 2).changes["mart_t"] == "replaced"
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT t, label FROM mart_t").fetchall() == [(1, "v2")]
+    finally:
+        con.close()
+
+
+def test_a_kept_value_that_becomes_a_customers_name_stops_the_publish(tmp_path):
+    """The personal-data audit reads kept marts too: a customer who arrives later turns a published
+    value into personal data in clear, and the next publish stops."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, 1)
+    _sql(warehouse, "CREATE TABLE marts.mart_notes AS SELECT 'Alice Wang' AS note")
+    publish(tmp_path, 1)
+    before = digest(tmp_path / "serving.duckdb")
+    _sql(warehouse, "INSERT INTO raw.customers VALUES ('C99', 'Alice Wang', '13900000000', 'a@example.com')")
+    with pytest.raises(UserError, match=r"^Publishing stopped: mart_notes\.note holds 1 value"):
+        publish(tmp_path, 2)
+    assert digest(tmp_path / "serving.duckdb") == before
+
+
+def test_a_serving_file_with_other_objects_is_not_reused(tmp_path):
+    """A view a read-write client left in the serving file: the next build starts from an empty file
+    (the view is gone) and still carries the log over."""
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    publish(tmp_path, 1)
+    _sql(tmp_path / "serving.duckdb", "CREATE VIEW my_view AS SELECT * FROM mart_nps")
+    second = publish(tmp_path, 2)
+    assert set(second.changes.values()) == {"replaced"}
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM publish_log").fetchone()[0] == 2
+    finally:
+        con.close()

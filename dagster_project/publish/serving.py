@@ -21,8 +21,11 @@ sum of DuckDB's `hash` of the rows, independent of row order), per month of the 
 large facts (FACT_MONTH_COLUMN) and per table otherwise. An equal table is kept as it is; a fact
 gets only its changed months deleted and re-inserted; any other changed table is replaced. The
 audit then requires every mart's fingerprint in the new file to equal the warehouse's, so the
-result is the same as a fresh copy. The personal-data value audit reads the tables (and months)
-written in this build; kept rows were audited by the build that wrote them.
+result is the same as a fresh copy. The personal-data audit reads every mart, kept or written,
+against today's customers (a kept value can become a leak when a customer with that name arrives).
+The previous file is not reused when it holds anything but tables in `main` (a view or macro a
+read-write client left there) or was written in another storage version than SERVING_STORAGE_VERSION:
+the build then starts from an empty file, as the first one does.
 """
 
 from __future__ import annotations
@@ -134,16 +137,18 @@ def fingerprints(
     con: duckdb.DuckDBPyConnection, relation: str, date_column: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """Rows and content fingerprint (sum of the rows' hashes, independent of row order) of `relation`,
-    per month of `date_column` or, without one, for the whole table (key WHOLE_TABLE)."""
+    per month of `date_column` or, without one, for the whole table (key WHOLE_TABLE). A row's hash
+    covers every column by position (`hash(*COLUMNS(*))`); the column names and types are compared
+    separately (`columns_of`)."""
     if date_column is None:
         rows, fingerprint = con.execute(
-            f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {relation} AS t"
+            f"SELECT count(*), coalesce(sum(hash(*COLUMNS(*))), 0)::VARCHAR FROM {relation}"
         ).fetchone()
         return {WHOLE_TABLE: {"rows": rows, "fingerprint": fingerprint}}
     return {
         unit: {"rows": rows, "fingerprint": fingerprint}
         for unit, rows, fingerprint in con.execute(
-            f"SELECT {month_of(date_column)} AS unit, count(*), sum(hash(t))::VARCHAR FROM {relation} AS t "
+            f"SELECT {month_of(date_column)} AS unit, count(*), sum(hash(*COLUMNS(*)))::VARCHAR FROM {relation} "
             "GROUP BY unit ORDER BY unit"
         ).fetchall()
     }
@@ -153,15 +158,33 @@ def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str,
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
 
 
+# Anything in a serving file besides the tables of `main`: a copy holding one is not reused.
+FOREIGN_OBJECTS_SQL = """
+SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name <> 'main')
+     + (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal)
+     + (SELECT count(*) FROM duckdb_sequences() WHERE database_name = current_database())
+     + (SELECT count(*) FROM duckdb_functions() WHERE database_name = current_database() AND NOT internal)
+"""
+
+
 def _open_copy_of(serving: Path, new: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnection | None:
-    """Copy the serving file to `new` and open it; None (and no copy left) when it cannot be opened."""
+    """Copy the serving file to `new` and open it; None (and no copy left) when it cannot be opened,
+    holds anything but tables in `main`, or has another storage version than SERVING_STORAGE_VERSION."""
     shutil.copyfile(serving, new)
+    con = None
     try:
-        return duckdb.connect(str(new), config=config)
+        con = duckdb.connect(str(new), config=config)
+        tags = con.execute("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        version = (tags[0] or {}).get("storage_version", "") if tags else ""
+        if version.rstrip("+") == SERVING_STORAGE_VERSION and not con.execute(FOREIGN_OBJECTS_SQL).fetchone()[0]:
+            return con
     except duckdb.Error:
-        for leftover in (new, Path(f"{new}.wal")):
-            leftover.unlink(missing_ok=True)
-        return None
+        pass
+    if con is not None:
+        con.close()
+    for leftover in (new, Path(f"{new}.wal")):
+        leftover.unlink(missing_ok=True)
+    return None
 
 
 def _month_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -186,10 +209,8 @@ def _plan(con: duckdb.DuckDBPyConnection, table: str, present: bool) -> tuple[st
     return "months", changed, wanted
 
 
-def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str], written: dict[str, str] | None = None) -> None:
-    """Raise when a published column is personal data in clear: by name in any of `tables`; by value
-    in the rows written by this build (`written`: table -> SQL condition on its rows, "" for all)."""
-    written = {t: "" for t in tables} if written is None else written
+def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Raise when a published column is personal data in clear."""
     text_columns = con.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = 'main' AND data_type = 'VARCHAR' "
@@ -210,12 +231,11 @@ def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str], written: dict[
         return
     con.execute(f"CREATE TEMP TABLE pii_values AS {PII_VALUES_SQL}")
     for table, column in text_columns:
-        if table not in written:
+        if table not in tables:
             continue
-        rows = f" AND ({written[table]})" if written[table] else ""
         hits = con.execute(
             f"SELECT count(*), any_value({_ident(column)}) FROM main.{_ident(table)} "
-            f"WHERE {_ident(column)} IN (SELECT v FROM pii_values){rows}"
+            f"WHERE {_ident(column)} IN (SELECT v FROM pii_values)"
         ).fetchone()
         if hits[0]:
             raise UserError(
@@ -280,17 +300,14 @@ def publish_marts(
                 if table not in plans or plans[table][0] == "all":
                     con.execute(f"DROP TABLE main.{_ident(table)}")
             con.execute("CHECKPOINT")
-            written: dict[str, str] = {}
             for table, (how, months, _) in plans.items():
                 source = f"wh.marts.{_ident(table)}"
                 if how == "all":
                     con.execute(f"CREATE TABLE main.{_ident(table)} AS SELECT * FROM {source}")
-                    written[table] = ""
                 elif how == "months":
                     rows = f"{month_of(_month_column(con, table))} IN ({', '.join(_q(m) for m in months)})"
                     con.execute(f"DELETE FROM main.{_ident(table)} WHERE {rows}")
                     con.execute(f"INSERT INTO main.{_ident(table)} SELECT * FROM {source} WHERE {rows}")
-                    written[table] = rows
             row_counts: dict[str, int] = {}
             for table in wanted:
                 # A kept table's fingerprints were found equal to the warehouse's in _plan.
@@ -305,7 +322,7 @@ def publish_marts(
                 if published != source:
                     raise UserError(f"Publishing stopped: {table} in the new serving file differs from the warehouse.")
                 row_counts[table] = copied
-            _audit_pii(con, wanted, written)
+            _audit_pii(con, wanted)
             con.execute("DETACH wh")
 
             if copied_previous:  # the copy holds the previous log: keep its rows under today's columns
