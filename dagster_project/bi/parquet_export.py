@@ -33,7 +33,14 @@ from typing import Any
 import duckdb
 
 from dagster_project.errors import UserError
-from dagster_project.publish.serving import FACT_MONTH_COLUMN, NULL_MONTH, WHOLE_TABLE, fingerprints, month_of
+from dagster_project.publish.serving import (
+    FACT_MONTH_COLUMN,
+    NULL_MONTH,
+    WHOLE_TABLE,
+    columns_of,
+    fingerprints,
+    month_of,
+)
 
 # The facts large enough to split by month, and the local event date whose month names the folder:
 # the same facts that publishing updates month by month.
@@ -73,7 +80,7 @@ def serving_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[dict[str, str]]:
-    return [{"name": r[0], "type": r[1]} for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    return [{"name": name, "type": type_} for name, type_ in columns_of(con, relation)]
 
 
 def _unit_of(table: str, relative: str) -> str:

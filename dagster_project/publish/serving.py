@@ -187,26 +187,36 @@ def _open_copy_of(serving: Path, new: Path, config: dict[str, Any]) -> duckdb.Du
     return None
 
 
-def _month_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """The fact's month column (FACT_MONTH_COLUMN) when the warehouse table has it as a DATE."""
-    column = FACT_MONTH_COLUMN.get(table)
-    return column if (column, "DATE") in columns_of(con, f"wh.marts.{_ident(table)}") else None
+@dataclass
+class _Plan:
+    """How one mart gets from the warehouse into the new file: "keep", "months" (only `months` are
+    deleted and re-inserted) or "all"; with its month column and, when computed, the warehouse
+    table's fingerprints."""
+
+    how: str
+    date_column: str | None
+    months: list[str] = field(default_factory=list)
+    source: dict[str, dict[str, Any]] | None = None
+
+    def describe(self) -> str:
+        return {"keep": "kept", "all": "replaced"}.get(self.how) or "months " + ", ".join(self.months)
 
 
-def _plan(con: duckdb.DuckDBPyConnection, table: str, present: bool) -> tuple[str, list[str], dict | None]:
-    """How `table` gets from the warehouse into the new file: ("keep", []), ("months", [...]) or
-    ("all", []), with the warehouse table's fingerprints when they were computed."""
-    if not present or columns_of(con, f"main.{_ident(table)}") != columns_of(con, f"wh.marts.{_ident(table)}"):
-        return "all", [], None
-    date_column = _month_column(con, table)
+def _plan(con: duckdb.DuckDBPyConnection, table: str, present: bool) -> _Plan:
+    source_columns = columns_of(con, f"wh.marts.{_ident(table)}")
+    # The fact's month column (FACT_MONTH_COLUMN) when the warehouse table has it as a DATE.
+    date_column = FACT_MONTH_COLUMN.get(table)
+    date_column = date_column if (date_column, "DATE") in source_columns else None
+    if not present or columns_of(con, f"main.{_ident(table)}") != source_columns:
+        return _Plan("all", date_column)
     wanted = fingerprints(con, f"wh.marts.{_ident(table)}", date_column)
     have = fingerprints(con, f"main.{_ident(table)}", date_column)
     changed = sorted(u for u in wanted.keys() | have.keys() if wanted.get(u) != have.get(u))
     if not changed:
-        return "keep", [], wanted
+        return _Plan("keep", date_column, source=wanted)
     if date_column is None:
-        return "all", [], wanted
-    return "months", changed, wanted
+        return _Plan("all", date_column, source=wanted)
+    return _Plan("months", date_column, changed, wanted)
 
 
 def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
@@ -287,35 +297,29 @@ def publish_marts(
                     + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
                     + "; the dbt build did not produce it."
                 )
-            present = {
-                r[0]
-                for r in con.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
-                    "AND table_schema = 'main' AND table_name <> 'publish_log'"
-                ).fetchall()
-            }
+            database = con.execute("SELECT current_database()").fetchone()[0]
+            present = set(warehouse_marts(con, "main", database)) - {"publish_log"}
             plans = {t: _plan(con, t, t in present) for t in wanted}
             # Drop first and checkpoint, so the copies below reuse the freed blocks of the file.
             for table in sorted(present):
-                if table not in plans or plans[table][0] == "all":
+                if table not in plans or plans[table].how == "all":
                     con.execute(f"DROP TABLE main.{_ident(table)}")
             con.execute("CHECKPOINT")
-            for table, (how, months, _) in plans.items():
+            for table, plan in plans.items():
                 source = f"wh.marts.{_ident(table)}"
-                if how == "all":
+                if plan.how == "all":
                     con.execute(f"CREATE TABLE main.{_ident(table)} AS SELECT * FROM {source}")
-                elif how == "months":
-                    rows = f"{month_of(_month_column(con, table))} IN ({', '.join(_q(m) for m in months)})"
+                elif plan.how == "months":
+                    rows = f"{month_of(plan.date_column)} IN ({', '.join(_q(m) for m in plan.months)})"
                     con.execute(f"DELETE FROM main.{_ident(table)} WHERE {rows}")
                     con.execute(f"INSERT INTO main.{_ident(table)} SELECT * FROM {source} WHERE {rows}")
             row_counts: dict[str, int] = {}
-            for table in wanted:
+            for table, plan in plans.items():
+                source = plan.source or fingerprints(con, f"wh.marts.{_ident(table)}", plan.date_column)
                 # A kept table's fingerprints were found equal to the warehouse's in _plan.
-                how, _, source = plans[table]
-                date_column = _month_column(con, table)
-                if source is None:
-                    source = fingerprints(con, f"wh.marts.{_ident(table)}", date_column)
-                published = source if how == "keep" else fingerprints(con, f"main.{_ident(table)}", date_column)
+                published = (
+                    source if plan.how == "keep" else fingerprints(con, f"main.{_ident(table)}", plan.date_column)
+                )
                 copied, expected = (sum(u["rows"] for u in f.values()) for f in (published, source))
                 if copied != expected:
                     raise UserError(f"Publishing stopped: {table} copied {copied:,} rows of {expected:,}.")
@@ -325,16 +329,12 @@ def publish_marts(
             _audit_pii(con, wanted)
             con.execute("DETACH wh")
 
-            if copied_previous:  # the copy holds the previous log: keep its rows under today's columns
-                con.execute("ALTER TABLE IF EXISTS main.publish_log RENAME TO publish_log_previous")
-            con.execute(PUBLISH_LOG_DDL)
+            # The previous build's log rows are carried over under today's columns: from the copy
+            # (renamed aside) or, when the build started from an empty file, from the serving file.
+            previous_log = None
             if copied_previous:
-                if con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                    "AND table_schema = 'main' AND table_name = 'publish_log_previous'"
-                ).fetchone()[0]:
-                    con.execute("INSERT INTO main.publish_log BY NAME SELECT * FROM main.publish_log_previous")
-                    con.execute("DROP TABLE main.publish_log_previous")
+                con.execute("ALTER TABLE IF EXISTS main.publish_log RENAME TO publish_log_previous")
+                previous_log = (database, "publish_log_previous")
             elif serving.exists():
                 try:
                     con.execute(f"ATTACH {_q(str(serving))} AS prev (READ_ONLY)")
@@ -343,13 +343,17 @@ def publish_marts(
                         f"Publishing stopped: the serving database {serving} cannot be read to carry over "
                         f"its publish_log ({str(exc).splitlines()[0]})."
                     ) from exc
-                has_log = con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'prev' "
-                    "AND table_schema = 'main' AND table_name = 'publish_log'"
-                ).fetchone()[0]
-                if has_log:
-                    con.execute("INSERT INTO main.publish_log BY NAME SELECT * FROM prev.main.publish_log")
-                con.execute("DETACH prev")
+                previous_log = ("prev", "publish_log")
+            con.execute(PUBLISH_LOG_DDL)
+            if previous_log is not None:
+                catalog, table = previous_log
+                if table in warehouse_marts(con, "main", catalog):
+                    relation = f"{_ident(catalog)}.main.{_ident(table)}"
+                    con.execute(f"INSERT INTO main.publish_log BY NAME SELECT * FROM {relation}")
+                if copied_previous:
+                    con.execute("DROP TABLE IF EXISTS main.publish_log_previous")
+                else:
+                    con.execute("DETACH prev")
             flagged = sorted(k for k, r in check_results.items() if not r["passed"] and r["severity"] == "WARN")
             con.execute(
                 "INSERT INTO main.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -390,10 +394,7 @@ def publish_marts(
         log_rows=log_rows,
         seconds=(datetime.now(UTC) - started).total_seconds(),
         checks=check_results,
-        changes={
-            t: {"keep": "kept", "all": "replaced"}.get(how) or "months " + ", ".join(months)
-            for t, (how, months, _) in plans.items()
-        },
+        changes={t: plan.describe() for t, plan in plans.items()},
     )
 
 
