@@ -120,8 +120,8 @@ def test_failure_names_check_asset_day_and_numbers(clean, tmp_path):
     assert (failed.check, failed.severity, failed.blocking) == ("order_value", "ERROR", True)
     text = failed.summary
     assert text.startswith("Check order_value on raw/orders failed (ERROR): ")
-    assert "2025-03-20: median_amount_vs_trailing_median = " in text
-    ratio = float(text.split("median_amount_vs_trailing_median = ")[1].split()[0])
+    assert "2025-03-20: median_amount_deviation_vs_band = " in text
+    ratio = float(text.split("median_amount_vs_trailing_median ")[1].split(",")[0])
     assert 80 < ratio < 120  # x100, give or take the day's own spread
     # reported per day: only the broken day, with its row as the sample
     for o in failed.failed:
@@ -181,7 +181,7 @@ def test_history_checks_wait_for_enough_history(clean):
         daily = next(
             batches.frames(con, SUITES["raw_orders"], SUITES["raw_orders"].batches["daily"], days[:8])
         )
-        assert daily.df["aov_vs_trailing_median"].isna().sum() == 7
+        assert daily.df["median_amount_deviation_vs_band"].isna().sum() == 7
     finally:
         con.close()
 

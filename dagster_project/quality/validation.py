@@ -86,6 +86,7 @@ class ExpectationOutcome:
     batch: str
     batch_kind: str
     per_day: str | None
+    context: tuple[str, ...] = ()  # the sample columns its sentence shows beside its own (meta.context); all if empty
     success: bool = True
     evaluated: int = 0
     unexpected: int = 0
@@ -98,6 +99,8 @@ class ExpectationOutcome:
     @property
     def column(self) -> str | None:
         kw = self.kwargs
+        if kw.get("column_B"):  # a pair `A >= B`: B is the day's figure, A its limit
+            return kw["column_B"]
         return kw.get("column") or (", ".join(kw["column_list"]) if kw.get("column_list") else None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +191,7 @@ def validate_suite(
                 batch=batch_name,
                 batch_kind=batch.kind,
                 per_day=batch.per_day,
+                context=tuple(e["meta"].get("context") or ()),
             )
             for i, e in exps
         ]
@@ -238,6 +242,8 @@ def expected_text(kwargs: dict[str, Any]) -> str:
         return f"{lo_op} {fmt_number(lo)}" if lo is not None else f"{hi_op} {fmt_number(hi)}"
     if "value_set" in kwargs:
         return "in {" + ", ".join(map(str, kwargs["value_set"])) + "}"
+    if "column_A" in kwargs:
+        return f"{'<=' if kwargs.get('or_equal') else '<'} {kwargs['column_A']}"
     if "value" in kwargs:
         return f"= {fmt_number(kwargs['value'])}"
     if "column_set" in kwargs:
@@ -264,7 +270,11 @@ def failure_numbers(o: ExpectationOutcome) -> str:
             day = row.get(o.per_day) if o.per_day else None
             value = row.get(o.column) if o.column else None
             text = f"{day}: {o.column} = {fmt_number(value)}" if day else f"{o.column} = {fmt_number(value)}"
-            context = [f"{c} {fmt_number(v)}" for c, v in row.items() if c not in (o.per_day, o.column)]
+            context = [
+                f"{c} {fmt_number(v)}"
+                for c, v in row.items()
+                if c not in (o.per_day, o.column) and (not o.context or c in o.context)
+            ]
             if k == 0 and context:
                 text += f" ({', '.join(context)})"
             shown.append(text)
