@@ -38,3 +38,17 @@
         else {{ dbt.concat(["substr(trim(" ~ column ~ "), 1, 1)", "'**'"]) }}
     end
 {%- endmacro %}
+
+{#- Keyed pseudonym (issue 18): HMAC-SHA256 (RFC 2104) of lower(trim(column)). The padded keys
+    come from dagster_project/pii_key.py:hmac_pads as vars pii_key_ipad / pii_key_opad (hex). -#}
+{% macro pii_pseudonym(column) -%}
+    {{ return(adapter.dispatch('pii_pseudonym', 'salesmp')(column)) }}
+{%- endmacro %}
+
+{#- trap: DuckDB has no hmac(); sha256 over blobs (unhex, ||, encode) builds it from two digests.
+    Spark would use its own sha2 over binary concatenation the same way. -#}
+{% macro default__pii_pseudonym(column) -%}
+    case when {{ column }} is not null then
+        sha256(unhex('{{ var("pii_key_opad") }}') || unhex(sha256(unhex('{{ var("pii_key_ipad") }}') || encode(lower(trim({{ column }}))))))
+    end
+{%- endmacro %}
