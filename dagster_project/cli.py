@@ -130,7 +130,21 @@ def _first_user_error(result) -> str:
             sentence = f"Check {first.check_name} on {first.asset_key.to_user_string()} failed (ERROR){count}."
         if len(failed_checks) > 1:
             sentence = sentence.rstrip(".") + f" (and {len(failed_checks) - 1} more failing blocking check(s))."
-        return sentence + " Nothing was published."
+        sentence += " Nothing was published."
+        if summary is not None:  # one of our suites: an operator who reviewed the day can let it through
+            from dagster_project.quality.acceptances import accept_command
+
+            days = first.metadata.get("error_days")
+            day = (str(days.value).split(",")[0] if days is not None and days.value else None) or (
+                result.dagster_run.tags.get("dagster/asset_partition_range_end")
+                or result.dagster_run.tags.get("dagster/partition")
+                or date.today().isoformat()
+            )
+            sentence += (
+                " If you reviewed the day and it is right, accept it and run again: "
+                + accept_command(first.asset_key.to_user_string(), first.check_name, day[:10])
+            )
+        return sentence
     for event in result.all_events:
         if not event.is_step_failure:
             continue
@@ -341,6 +355,7 @@ def print_load_summary(warehouse: Path, first: date, last: date, tz: str) -> Non
 def cmd_marts(args: argparse.Namespace) -> int:
     """Print a few rows of every mart from the serving database (read-only, what BI sees)."""
     from dagster_project.config import load_settings
+    from dagster_project.publish.coverage import missing_feed_note
     from dagster_project.resources import connect_duckdb
 
     settings = load_settings()
@@ -350,16 +365,68 @@ def cmd_marts(args: argparse.Namespace) -> int:
     try:
         tables = [
             t for (t,) in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'mart_%' ORDER BY 1"
+                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'mart_%' "
+                "AND table_name <> 'mart_status' ORDER BY 1"
             ).fetchall()
         ]
         print(f"Marts in {settings.serving} (first {args.rows} rows of each):")
         for table in tables:
             total = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-            print(f"\n{table} ({total:,} rows)")
+            note = missing_feed_note(con, table) if not total else None
+            print(f"\n{table} ({total:,} rows{': ' + note if note else ''})")
             print(con.execute(f'SELECT * FROM "{table}" LIMIT {int(args.rows)}').df().to_string(max_colwidth=24))
     finally:
         con.close()
+    return 0
+
+
+def _open_warehouse_for_accept():
+    from dagster_project.config import load_settings
+    from dagster_project.resources import connect_duckdb
+
+    settings = load_settings()
+    if not settings.warehouse.exists():
+        raise UserError(f"The warehouse {settings.warehouse} does not exist yet; run `salesmp run` first.")
+    prepare_dagster_home()
+    return connect_duckdb(settings.warehouse, tz=settings.tz, memory_limit="512MB", threads=1, read_only=True)
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    """Record (or with --revoke remove) the acceptance of a blocking check result for one day."""
+    from dagster_project.quality import acceptances
+
+    day = _date_arg("DAY", args.day)
+    if args.revoke:
+        prepare_dagster_home()
+        gone = acceptances.revoke(args.asset, args.check, day)
+        print(f"Revoked the acceptance of {gone.check} on {gone.asset} for {gone.day} ({gone.reason}).")
+        return 0
+    if not args.reason:
+        raise UserError("--reason is required: say why the result is right (it goes into publish_log).")
+    con = _open_warehouse_for_accept()
+    try:
+        item = acceptances.accept(con, args.asset, args.check, day, args.reason)
+    finally:
+        con.close()
+    print(
+        f"Accepted {item.check} on {item.asset} for {item.day} as reviewed by {item.who} "
+        f"(rows:hash {item.fingerprint}); the next `salesmp run` shows it as WARN and publishes. "
+        f"Stored in {acceptances.store_path()}."
+    )
+    return 0
+
+
+def cmd_accepted(args: argparse.Namespace) -> int:
+    from dagster_project.quality import acceptances
+
+    prepare_dagster_home()
+    items = acceptances.load()
+    if not items:
+        print(f"No accepted exceptions ({acceptances.store_path()}).")
+        return 0
+    print(f"{'asset':<22}{'check':<20}{'day':<12}{'who':<12}{'when':<27}reason")
+    for a in sorted(items, key=lambda a: a.key()):
+        print(f"{a.asset:<22}{a.check:<20}{a.day:<12}{a.who:<12}{a.at:<27}{a.reason}")
     return 0
 
 
@@ -391,6 +458,22 @@ def build_parser() -> argparse.ArgumentParser:
     marts = sub.add_parser("marts", help="print a few rows of every published mart (serving database)")
     marts.add_argument("--rows", type=int, default=3)
     marts.set_defaults(func=cmd_marts)
+    acc = sub.add_parser(
+        "accept",
+        help="let a reviewed blocking check result through (or --revoke the acceptance)",
+        description="Record that the ERROR of CHECK on ASSET for arrival day DAY was reviewed and is right: "
+        "the next run shows it as WARN and publishes, and publish_log lists the acceptance. It holds only "
+        "while the day's data is as reviewed (a day delivered again with other content is judged afresh).",
+    )
+    acc.add_argument("asset", help="the asset of the check, e.g. raw/orders")
+    acc.add_argument("check", help="the check, e.g. order_value")
+    acc.add_argument("day", help="the arrival day, YYYY-MM-DD")
+    acc.add_argument("--reason", help="why the result is right (required unless --revoke)")
+    acc.add_argument("--revoke", action="store_true", help="remove the acceptance instead")
+    acc.set_defaults(func=cmd_accept)
+
+    accd = sub.add_parser("accepted", help="list the accepted exceptions")
+    accd.set_defaults(func=cmd_accepted)
     return parser
 
 

@@ -7,6 +7,7 @@ resolved to absolute ones, because dbt runs from `dbt/` and must see the same fi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dagster_project.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The first daily partition when SALESMP_PARTITIONS_START is unset and the landing zone has no day yet.
+FALLBACK_PARTITIONS_START = date(1990, 1, 1)
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_day(name: str) -> date | None:
+    """The day of a landing folder named YYYY-MM-DD (never YYYYMMDD, never 2025-02-30), else None."""
+    if not _ISO_DAY.match(name):
+        return None
+    try:
+        return date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def earliest_landing_day(landing: Path) -> date | None:
+    """The earliest <feed>/YYYY-MM-DD folder of the landing zone (any feed), None if there is none."""
+    from dagster_project.ingest.feeds import FEEDS
+
+    days = []
+    for feed in FEEDS:
+        try:
+            days += [d for p in (landing / feed).iterdir() if p.is_dir() and (d := iso_day(p.name))]
+        except OSError:
+            continue
+    return min(days) if days else None
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 
 
@@ -41,16 +68,19 @@ def load_settings() -> Settings:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UserError(f"SALESMP_TZ={tz!r} is not a known IANA time zone such as Asia/Shanghai.") from exc
-    start_text = os.environ.get("SALESMP_PARTITIONS_START") or "2020-01-01"
-    try:
-        start = date.fromisoformat(start_text)
-    except ValueError as exc:
-        raise UserError(f"SALESMP_PARTITIONS_START={start_text!r} is not a YYYY-MM-DD date.") from exc
+    landing = _path("SALESMP_LANDING", "data/landing")
+    start_text = os.environ.get("SALESMP_PARTITIONS_START")
+    if start_text:
+        start = iso_day(start_text)
+        if start is None:
+            raise UserError(f"SALESMP_PARTITIONS_START={start_text!r} is not a YYYY-MM-DD date.")
+    else:  # from the data: the earlier of the landing zone's earliest day and 1990-01-01 (stable keys)
+        start = min(earliest_landing_day(landing) or FALLBACK_PARTITIONS_START, FALLBACK_PARTITIONS_START)
     threads_text = os.environ.get("SALESMP_DUCKDB_THREADS") or "2"
     if not threads_text.isdigit() or int(threads_text) < 1:
         raise UserError(f"SALESMP_DUCKDB_THREADS={threads_text!r} is not a positive whole number.")
     return Settings(
-        landing=_path("SALESMP_LANDING", "data/landing"),
+        landing=landing,
         warehouse=_path("SALESMP_WAREHOUSE", "data/warehouse.duckdb"),
         serving=_path("SALESMP_SERVING", "data/serving.duckdb"),
         site=_path("SALESMP_SITE", "data/site"),

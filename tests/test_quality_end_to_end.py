@@ -216,13 +216,13 @@ def test_data_docs_render_offline(timeline):
 
 # case -> (breakage of day 27, the blocking check that fails, words of the sentence)
 ERROR_CASES = {
-    "amounts x100": (ql.amounts_times_100, "raw/orders:order_value", "median_amount_vs_trailing_median = "),
+    "amounts x100": (ql.amounts_times_100, "raw/orders:order_value", "median_amount_deviation_vs_band = "),
     "channel master loses half": (
         ql.channel_master_loses_half, "raw/channels:snapshot_size", "channels_vs_previous_snapshot = 0.",
     ),
     "every score 10": (ql.all_scores_ten, "raw/surveys:score_distribution", ""),
     "a third on unknown channels": (
-        ql.third_on_unknown_channels, "raw/orders:unknown_channels", "unknown_channel_share = 0.3",
+        ql.third_on_unknown_channels, "raw/orders:unknown_channels", "unknown_share_lower_bound = 0.",
     ),
 }
 
@@ -250,7 +250,9 @@ def test_error_case_blocks_publishing(timeline, tmp_path, data_env_module, case)
     asset, name = check.split(":")
     assert f"Check {name} on {asset} failed (ERROR): " in sentence
     assert f"{day(27)}: {words}" in sentence
-    assert sentence.endswith("Nothing was published.")
+    assert "Nothing was published." in sentence
+    # and last, the exact command that lets the reviewed day through
+    assert sentence.endswith(f'salesmp accept {asset} {name} {day(27)} --reason "..."'), sentence
     failed = _failed(_check_results(tmp_path / "dagster_home"))
     assert failed[check] == "ERROR"
     assert _digest(tmp_path / "serving.duckdb") == before
@@ -265,5 +267,55 @@ def test_error_case_blocks_publishing(timeline, tmp_path, data_env_module, case)
         # The broken day stays in raw; a later run must not publish it: its check fails again.
         again = _run(env, day(28), day(28))
         assert again.returncode == 1
-        assert f"{day(27)}: median_amount_vs_trailing_median" in again.stderr
+        assert f"{day(27)}: median_amount_deviation_vs_band" in again.stderr
         assert _digest(tmp_path / "serving.duckdb") == before
+
+
+def _acceptances(serving: Path) -> list:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return json.loads(con.execute("SELECT acceptances FROM publish_log ORDER BY published_at DESC").fetchone()[0])
+    finally:
+        con.close()
+
+
+def test_accepting_a_reviewed_day_publishes_it_until_the_day_changes(timeline, tmp_path, data_env_module):
+    """Block, accept, publish with the acceptance in publish_log; a re-delivered day with other content
+    blocks again; after a revoke the accepted content blocks again too."""
+    base, _, _ = timeline
+    _copy_state(base, tmp_path)
+    env = _env(tmp_path, data_env_module)
+    ql.amounts_times_100(tmp_path / "landing", day(27))
+    blocked = _run(env, day(27), day(27))
+    assert blocked.returncode == 1
+    [sentence] = [line for line in blocked.stderr.splitlines() if line.startswith("salesmp: ")]
+    command = sentence.split("accept it and run again: ")[1]
+    assert command == f'salesmp accept raw/orders order_value {day(27)} --reason "..."'
+    before = _digest(tmp_path / "serving.duckdb")
+
+    # the command as printed, with a reason
+    args = command.split()[1:-1] + ["looked at the ERP: a one-off wholesale price list, right"]
+    accepted = run_salesmp(args, env)
+    assert accepted.returncode == 0, accepted.stderr
+    listed = run_salesmp(["accepted"], env)
+    assert "raw/orders" in listed.stdout and "order_value" in listed.stdout and str(day(27)) in listed.stdout
+    assert (tmp_path / "dagster_home" / "acceptances.json").exists()
+
+    published = _run(env, day(27), day(27))
+    assert published.returncode == 0, published.stderr[-2000:]
+    assert _digest(tmp_path / "serving.duckdb") != before
+    assert _check_results(tmp_path / "dagster_home")["raw/orders:order_value"] == (False, "WARN")
+    [used] = _acceptances(tmp_path / "serving.duckdb")
+    assert (used["asset"], used["check"], used["day"]) == ("raw/orders", "order_value", str(day(27)))
+    assert used["reason"].startswith("looked at the ERP") and used["who"] and used["at"]
+
+    # the day delivered again with other content: judged afresh, blocked
+    ql.third_of_orders(tmp_path / "landing", day(27))
+    again = _run(env, day(27), day(27))
+    assert again.returncode == 1 and "Check order_value on raw/orders failed (ERROR)" in again.stderr
+
+    revoked = run_salesmp(["accept", "raw/orders", "order_value", str(day(27)), "--revoke"], env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "No accepted exceptions" in run_salesmp(["accepted"], env).stdout
+    unknown = run_salesmp(["accept", "raw/orders", "no_such_check", str(day(27)), "--reason", "x"], env)
+    assert unknown.returncode == 2 and "has no check 'no_such_check'" in unknown.stderr

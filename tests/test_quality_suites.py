@@ -123,12 +123,16 @@ def test_whole_feed_failures_have_the_severity_of_the_readme_matrix():
         ("raw_orders", "order_value"): "ERROR",  # amounts x100
         ("raw_channels", "snapshot_size"): "ERROR",  # the master loses half its channels
         ("raw_surveys", "score_distribution"): "ERROR",  # every score 10
-        ("raw_orders", "unknown_channels"): "ERROR",  # a third on unknown channels
+        ("raw_orders", "unknown_channels"): "ERROR",  # a third on unknown channels (a few: WARN)
+        ("raw_orders", "repeated_orders"): "ERROR",  # the day delivered twice under new ids
+        ("raw_orders", "customer_spread"): "ERROR",  # every customer_id of the day the same
         ("raw_orders", "quarantine"): "WARN",  # many quarantined lines
     }
+    also_warns = {("raw_orders", "unknown_channels")}  # orders on a channel not listed yet: WARN
     for (suite, check), severity in expected.items():
         assert SUITES[suite].checks[check].blocking == (severity == "ERROR"), (suite, check)
-        assert SUITES[suite].checks[check].severities == {severity}, (suite, check)
+        allowed = {severity, "WARN"} if (suite, check) in also_warns else {severity}
+        assert SUITES[suite].checks[check].severities == allowed, (suite, check)
 
 
 def test_definitions_carry_a_check_per_suite_and_publish_after_every_mart():

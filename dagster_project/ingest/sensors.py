@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from dagster_project.config import load_settings
+from dagster_project.config import iso_day, load_settings
 from dagster_project.ingest.feeds import FEEDS
 from dagster_project.partitions import RANGE_END_TAG, RANGE_START_TAG
 
@@ -22,9 +22,7 @@ def landing_days(landing: Path) -> dict[str, float]:
         if not root.is_dir():
             continue
         for folder in root.iterdir():
-            try:
-                date.fromisoformat(folder.name)
-            except ValueError:
+            if iso_day(folder.name) is None:  # YYYYMMDD, 2025-02-30, notes: not a day
                 continue
             if folder.is_dir():
                 mtimes = [p.stat().st_mtime for p in folder.iterdir()] + [folder.stat().st_mtime]

@@ -48,6 +48,9 @@ def latest_check_results(context: dg.AssetExecutionContext) -> dict[str, dict[st
             "run": "this build" if record.run_id == context.run.run_id else record.run_id,
             "summary": summary.value if summary is not None else evaluation.description,
         }
+        used = evaluation.metadata.get("acceptances")
+        if used is not None:  # a blocking result let through by `salesmp accept`
+            results[check_label(key)]["acceptances"] = used.value
     return results
 
 

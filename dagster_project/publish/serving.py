@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS main.publish_log (
     checks_passed INTEGER,
     checks_failed_warn INTEGER,  -- WARN failures: published, flagged
     flagged VARCHAR,             -- the WARN checks that failed, `asset:check` separated by '; '
-    check_results VARCHAR        -- JSON: `asset:check` -> {passed, severity, summary}
+    check_results VARCHAR,       -- JSON: `asset:check` -> {passed, severity, summary}
+    acceptances VARCHAR          -- JSON: the accepted exceptions the build used (asset, check, day, reason, who, at)
 )
 """
 
@@ -327,6 +328,9 @@ def publish_marts(
                     raise UserError(f"Publishing stopped: {table} in the new serving file differs from the warehouse.")
                 row_counts[table] = copied
             _audit_pii(con, wanted)
+            from dagster_project.publish.coverage import write_coverage
+
+            write_coverage(con, row_counts)  # feed_coverage, mart_status: what is empty and why
             con.execute("DETACH wh")
 
             # The previous build's log rows are carried over under today's columns: from the copy
@@ -356,7 +360,7 @@ def publish_marts(
                     con.execute("DETACH prev")
             flagged = sorted(k for k, r in check_results.items() if not r["passed"] and r["severity"] == "WARN")
             con.execute(
-                "INSERT INTO main.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO main.publish_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     build_id,
                     started,
@@ -368,6 +372,10 @@ def publish_marts(
                     len(flagged),
                     "; ".join(flagged),
                     json.dumps(check_results, sort_keys=True, ensure_ascii=False),
+                    json.dumps(
+                        [a for r in check_results.values() for a in r.get("acceptances") or []],
+                        sort_keys=True, ensure_ascii=False,
+                    ),
                 ],
             )
             log_rows, logged = con.execute(

@@ -8,6 +8,7 @@ nothing. Each result carries the failing counts per day and a sample of failing 
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,22 @@ def days_still_failing(context: dg.AssetCheckExecutionContext, suite: Suite) -> 
             except ValueError:
                 continue
     return days
+
+
+def accepted_days(con, suite: Suite, outcome: "CheckOutcome", days: list[date]) -> dict:
+    """The acceptances that let every blocking day of a failed check through (empty if any day is not)."""
+    if outcome.severity != "ERROR":
+        return {}
+    from dagster_project.quality import acceptances
+
+    judged = error_days(outcome) or ([max(days).isoformat()] if days else [])
+    if not judged:
+        return {}
+    try:
+        found = acceptances.matching(con, suite, outcome.check, judged)
+    except Exception:  # noqa: BLE001 - an unreadable acceptances file never lets a day through
+        return {}
+    return found if set(found) == set(judged) else {}
 
 
 def _failures_table(outcome: "CheckOutcome") -> str:
@@ -147,18 +164,29 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
             from dagster_project.quality.validation import check_outcomes, validate_suite
 
             outcomes = check_outcomes(suite, validate_suite(con, suite, days), days)
+            accepted = {o.check: accepted_days(con, suite, o, days) for o in outcomes if not o.passed}
         docs_page = _write_docs(context, suite, outcomes)
         for outcome in outcomes:
+            metadata = check_metadata(outcome, docs_page)
+            severity, summary = outcome.severity, outcome.summary
+            used = accepted.get(outcome.check) or {}
+            if severity == "ERROR" and used:
+                # every blocking day of the check was reviewed and accepted, on the data as it is now
+                severity = "WARN"
+                summary = f"Accepted ({'; '.join(f'{d}: {a.reason}' for d, a in sorted(used.items()))}): {summary}"
+                metadata["error_days"] = ""
+                metadata["summary"] = summary
+                metadata["acceptances"] = dg.MetadataValue.json([asdict(a) for a in used.values()])
             if not outcome.passed:
-                log = context.log.error if outcome.severity == "ERROR" else context.log.warning
-                log(outcome.summary)
+                log = context.log.error if severity == "ERROR" else context.log.warning
+                log(summary)
             yield dg.AssetCheckResult(
                 check_name=outcome.check,
                 asset_key=suite.asset_key,
                 passed=outcome.passed,
-                severity=SEVERITY[outcome.severity],
-                description=outcome.summary,
-                metadata=check_metadata(outcome, docs_page),
+                severity=SEVERITY[severity],
+                description=summary,
+                metadata=metadata,
             )
 
     return _suite_check

@@ -1,0 +1,97 @@
+"""A company that delivers only some of the eight feeds: the marts it can have are published, the
+others are published empty, and the serving database says which feeds were delivered and why a mart
+is empty (`feed_coverage`, `mart_status`). Real `salesmp run`s on zones written here by hand."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.ingest.feeds import FEEDS
+from tests.conftest import run_salesmp, salesmp_env
+from tests.test_gates_evidence import _write, poisson, write_zone
+
+START = date(2025, 5, 5)
+DAYS = 12
+
+
+def _query(serving: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _lines(landing: Path, feed: str) -> tuple[int, int]:
+    """(day folders with a file, data lines) of a feed, counted from the files themselves."""
+    days = lines = 0
+    for folder in sorted((landing / feed).glob("????-??-??")):
+        files = list(folder.glob("*.csv"))
+        days += bool(files)
+        for f in files:
+            with f.open(encoding="utf-8", newline="") as fh:
+                lines += sum(1 for _ in csv.reader(fh)) - 1
+    return days, lines
+
+
+@pytest.fixture(scope="module")
+def orders_only(tmp_path_factory):
+    root = tmp_path_factory.mktemp("orders_only")
+    write_zone(root / "landing", START, DAYS, poisson(40), customers=120)
+    env = salesmp_env(root)
+    result = run_salesmp(["run"], env)
+    return root, env, result
+
+
+def test_orders_and_customers_alone_publish_the_customer_marts(orders_only):
+    root, env, result = orders_only
+    assert result.returncode == 0, result.stderr[-3000:]
+    serving = root / "serving.duckdb"
+    for mart in ("mart_customer_rfm", "mart_customer_tiers", "fct_orders"):
+        assert _query(serving, f"SELECT count(*) FROM {mart}")[0][0] > 0, mart
+    assert _query(serving, "SELECT count(*) FROM mart_nps") == [(0,)]
+    status = dict((m, (s, lacking)) for m, s, lacking in
+                  _query(serving, "SELECT mart, status, feeds_lacking FROM mart_status"))
+    assert status["mart_nps"][0] == "empty_no_input" and "surveys" in status["mart_nps"][1]
+    assert status["mart_customer_rfm"] == ("built", "")
+    marts = run_salesmp(["marts", "--rows", "1"], env)
+    [line] = [x for x in marts.stdout.splitlines() if x.startswith("mart_nps (")]
+    assert line.startswith("mart_nps (0 rows: no ") and "surveys" in line and line.endswith(" feed delivered)")
+
+
+def test_feed_coverage_counts_what_the_landing_zone_holds(orders_only):
+    root, _, result = orders_only
+    assert result.returncode == 0
+    coverage = {r[0]: r[1:] for r in _query(
+        root / "serving.duckdb",
+        "SELECT feed, first_day, last_day, days_delivered, rows_loaded, rows_quarantined FROM feed_coverage")}
+    assert set(coverage) == set(FEEDS)
+    days, lines = _lines(root / "landing", "orders")
+    assert coverage["orders"] == (START, START + timedelta(days=DAYS - 1), days, lines, 0)
+    assert coverage["customers"][2:] == (1, 120, 0)
+    assert coverage["surveys"] == (None, None, 0, 0, 0)
+
+
+def test_leads_alone_publish_the_lead_funnel(tmp_path):
+    landing = tmp_path / "landing"
+    stages = ["created", "qualified", "proposal", "won", "lost"]
+    for n in range(DAYS):
+        day = START + timedelta(days=n)
+        rows = []
+        for i in range(6):
+            stage = stages[min(n // 3, 4) if i % 2 else 0]
+            rows.append([f"L{i:03d}", ["D1", "P1"][i % 2], stage, f"{day.isoformat()}T10:{i:02d}:00+08:00", "", "制造"])
+        _write(landing / "leads" / day.isoformat() / "leads.csv", "leads", rows)
+    env = salesmp_env(tmp_path)
+    result = run_salesmp(["run"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    serving = tmp_path / "serving.duckdb"
+    created, won = _query(serving, "SELECT sum(leads_created), sum(leads_won) FROM mart_channel_funnel")[0]
+    assert created == 6 and won == 3  # six leads, the three odd ones go on to won
+    status = dict(_query(serving, "SELECT mart, status FROM mart_status"))
+    assert status["fct_orders"] == "empty_no_input" and status["mart_nps"] == "empty_no_input"
