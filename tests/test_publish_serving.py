@@ -95,7 +95,8 @@ def test_publishes_the_marts_only_with_a_publish_log(tmp_path):
         ).fetchone()[0]
     finally:
         con.close()
-    assert tables == {"main.dim_customers", "main.fct_orders", "main.mart_nps", "main.publish_log"}
+    assert tables == {"main.dim_customers", "main.fct_orders", "main.mart_nps", "main.publish_log",
+                      "main.feed_coverage", "main.mart_status"}
     assert log == [
         (
             "build-1",

@@ -414,7 +414,7 @@ def read_serving_state(serving: Path) -> dict[str, Any]:
             r[0]
             for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                "AND table_name <> 'publish_log' ORDER BY 1"
+                "AND table_name NOT IN ('publish_log', 'feed_coverage', 'mart_status') ORDER BY 1"
             ).fetchall()
         ]
         counts = {t: con.execute(f"SELECT count(*) FROM main.{_ident(t)}").fetchone()[0] for t in tables}
