@@ -26,6 +26,21 @@ and the 842 of them that closed. A company that sends **only leads**. Mapping to
 
 The arrival day (date folder) is the stage's São Paulo date; one CSV per day. A closed deal whose
 mql_id is not among the MQLs keeps channel `unknown`.
+
+cdnow - the CDNOW purchase log (Fader and Hardie's CDNOW master file of a US online CD retailer, as
+shipped in the PyPI package `lifetimes` 0.11.3, lifetimes/datasets/CDNOW_master.txt: `import
+--from` takes the wheel or a folder): 69,659 real purchases of the 23,570 customers who first bought
+in the first quarter of 1997, up to June 1998. A retailer that sends **only customers and orders**,
+with a history long before 2020. Mapping:
+
+| feed column | from |
+|---|---|
+| orders.order_id | `<customer_id>-<date>-<n>` (n: the line's number among the customer's lines of that date) |
+| orders.customer_id | customer_id |
+| orders.channel_id | `cdnow_web` (one channel; no channel master is delivered: a company without one) |
+| orders.order_ts, updated_at | the date at 12:00 New York time |
+| orders.amount, status | dollar_value as it is (a 0.00 line is quarantined out_of_range by the loader); `paid` |
+| customers | one record per customer on the day of its first purchase (b2c, signup_ts = updated_at = that purchase) |
 """
 
 from __future__ import annotations
@@ -39,6 +54,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -70,8 +86,17 @@ DATASETS: tuple[Dataset, ...] = (
         ("", "data/marketing-funnel/", "marketing-funnel/", "data/"),
         "convert_olist_funnel",
     ),
+    Dataset(
+        "cdnow",
+        "CDNOW purchase log (real, public; Fader & Hardie, as shipped in the PyPI package lifetimes 0.11.3): "
+        "69,659 purchases of 23,570 customers 1997-01..1998-06, converted to customers and orders only.",
+        ("CDNOW_master.txt",),
+        ("", "lifetimes/datasets/", "datasets/", "data/"),
+        "convert_cdnow",
+    ),
 )
 BY_NAME = {d.name: d for d in DATASETS}
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def raw_dir(spec: Dataset, base: Path | None = None) -> Path:
@@ -96,6 +121,15 @@ def import_raw(spec: Dataset, source: Path, base: Path | None = None) -> Path:
     target = raw_dir(spec, base)
     target.mkdir(parents=True, exist_ok=True)
     source = source.expanduser()
+    if source.is_file() and zipfile.is_zipfile(source):  # a wheel or a zip that holds the files
+        with zipfile.ZipFile(source) as archive:
+            members = set(archive.namelist())
+            for name in spec.files:
+                member = next((p + name for p in spec.search_paths if p + name in members), None)
+                if member is None:
+                    raise SystemExit(f"{name} is not in {source}.")
+                (target / name).write_bytes(archive.read(member))
+        return target
     for name in spec.files:
         for prefix in spec.search_paths:
             candidate = source / prefix / name
@@ -145,18 +179,56 @@ def convert_olist_funnel(raw: Path, landing: Path) -> dict:
         per_day[won.date()].append([d["mql_id"], origin.get(d["mql_id"], "unknown"), "won", _sao_paulo(won),
                                     d.get("seller_id", ""), (d.get("business_segment") or "").strip()])
     shutil.rmtree(landing, ignore_errors=True)
-    header = list(FEEDS["leads"].column_names)
+    _write_days(landing, "leads", per_day)
+    return {"mqls": len(mqls), "closed_deals": len(deals), "rows_written": sum(map(len, per_day.values())),
+            "rows_skipped": skipped, "days": len(per_day),
+            "first_day": min(per_day).isoformat(), "last_day": max(per_day).isoformat()}
+
+
+def _write_days(landing: Path, feed: str, per_day: dict[date, list[list[str]]]) -> None:
+    header = list(FEEDS[feed].column_names)
     for day, rows in sorted(per_day.items()):
-        folder = landing / "leads" / day.isoformat()
-        folder.mkdir(parents=True)
+        folder = landing / feed / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-        (folder / f"leads_{day:%Y%m%d}.csv").write_text(buf.getvalue(), encoding="utf-8")
-    return {"mqls": len(mqls), "closed_deals": len(deals), "rows_written": sum(map(len, per_day.values())),
-            "rows_skipped": skipped, "days": len(per_day),
-            "first_day": min(per_day).isoformat(), "last_day": max(per_day).isoformat()}
+        (folder / f"{feed}_{day:%Y%m%d}.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+
+def convert_cdnow(raw: Path, landing: Path) -> dict:
+    """Customers and orders of the CDNOW master file; returns counts for the marker."""
+    orders: dict[date, list[list[str]]] = defaultdict(list)
+    first_purchase: dict[str, date] = {}
+    seen: dict[tuple[str, date], int] = defaultdict(int)
+    skipped = lines = 0
+    for line in (raw / "CDNOW_master.txt").read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if len(fields) != 4 or not fields[1].isdigit():
+            continue  # the header
+        lines += 1
+        customer, when, _cds, dollars = fields
+        try:
+            day = datetime.strptime(when, "%Y%m%d").date()
+        except ValueError:
+            skipped += 1
+            continue
+        seen[(customer, day)] += 1
+        ts = datetime.combine(day, time(12, 0)).replace(tzinfo=NEW_YORK).isoformat()
+        orders[day].append([f"{customer}-{when}-{seen[(customer, day)]}", customer, "cdnow_web", ts, dollars, "paid",
+                            ts, "", ""])
+        first_purchase[customer] = min(day, first_purchase.get(customer, day))
+    customers: dict[date, list[list[str]]] = defaultdict(list)
+    for customer, day in sorted(first_purchase.items()):
+        ts = datetime.combine(day, time(12, 0)).replace(tzinfo=NEW_YORK).isoformat()
+        customers[day].append([customer, "b2c", "", "", "", "", "", ts, ts])
+    shutil.rmtree(landing, ignore_errors=True)
+    _write_days(landing, "orders", orders)
+    _write_days(landing, "customers", customers)
+    return {"purchases": lines, "customers": len(first_purchase), "rows_written": lines + len(first_purchase),
+            "rows_skipped": skipped, "days": len(orders),
+            "first_day": min(orders).isoformat(), "last_day": max(orders).isoformat()}
 
 
 def convert(spec: Dataset, base: Path | None = None) -> dict:
@@ -184,7 +256,7 @@ def ensure_landing(spec: Dataset, landing: Path | None = None) -> dict:
     if marker.get("raw_digest") != _digest(files):
         marker = convert(spec, base)
     return {"available": True, "message": (
-        f"converted: {marker['rows_written']:,} lead stage rows on {marker['days']} arrival days "
+        f"converted: {marker['rows_written']:,} rows on {marker['days']} arrival days "
         f"({marker['first_day']}..{marker['last_day']}), {marker['rows_skipped']} source rows without a usable date.")}
 
 
