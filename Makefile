@@ -15,7 +15,7 @@ export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 DEMO_ARGS ?= --seed 42 --start 2025-01-01 --days 365 --customers 20000 --orders 300000 --defect-rate 0.001
 
-.PHONY: install browser demo test lint ui docs bench clean
+.PHONY: install browser demo test lint ui docs bench calibrate clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ docs: $(VENV)/.installed
 # Benchmarks (not part of make test): 1, 3 and 10 million orders; see benchmarks/README.md.
 bench: $(VENV)/.installed dbt/target/manifest.json
 	$(BIN)/python -m benchmarks.run
+
+# Calibration of the raw-feed gates (not part of make test): false alarms on clean zones, poisoned days
+# caught or missed; writes benchmarks/results/calibration.md and .json (see benchmarks/calibrate.py).
+calibrate: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.calibrate $(CALIBRATE_ARGS)
 
 clean:
 	rm -rf data dbt/target dbt/logs

@@ -67,7 +67,13 @@ def prepare_dagster_home() -> Path:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    start = _date_arg("--start", args.start)
+    from dagster_project.generator.profiles import PROFILES
+
+    profile = PROFILES[args.profile]  # argparse allows only known names
+    start = _date_arg("--start", args.start) or profile.start
+    args.days = profile.days if args.days is None else args.days
+    args.customers = profile.customers if args.customers is None else args.customers
+    args.orders = profile.orders if args.orders is None else args.orders
     for flag, value in (("--days", args.days), ("--customers", args.customers), ("--orders", args.orders)):
         if value < 1:
             raise UserError(f"{flag} must be at least 1, not {value}.")
@@ -85,7 +91,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     truth = generate_landing_zone(
         out,
         seed=args.seed,
-        start=start or date(2025, 1, 1),
+        start=start,
         days=args.days,
         customers=args.customers,
         orders=args.orders,
@@ -93,6 +99,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         file_format=args.format,
         tz=os.environ.get("SALESMP_TZ") or "Asia/Shanghai",
         progress=not args.quiet,
+        profile=args.profile,
     )
     truth_file = out / "_ground_truth.json"
     print(f"Wrote the landing zone to {out} ({_rows_written(truth):,} rows); ground truth in {truth_file}.")
@@ -437,13 +444,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="salesmp", description="Sales-customer data mid-platform.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="write a seeded sample landing zone and its _ground_truth.json")
+    from dagster_project.generator.profiles import PROFILES, profiles_help
+
+    gen = sub.add_parser(
+        "generate",
+        help="write a seeded sample landing zone and its _ground_truth.json",
+        epilog=profiles_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     gen.add_argument("--out", required=True, help="landing-zone folder to write")
+    gen.add_argument("--profile", choices=list(PROFILES), default="default", help="shape of the data (below)")
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--start", default="2025-01-01", help="first arrival day, YYYY-MM-DD")
-    gen.add_argument("--days", type=int, default=365)
-    gen.add_argument("--customers", type=int, default=20_000)
-    gen.add_argument("--orders", type=int, default=300_000)
+    gen.add_argument("--start", help="first arrival day, YYYY-MM-DD (default: the profile's, 2025-01-01)")
+    gen.add_argument("--days", type=int, help="days to generate (default: the profile's, 365)")
+    gen.add_argument("--customers", type=int, help="customers (default: the profile's, 20,000)")
+    gen.add_argument("--orders", type=int, help="orders (default: the profile's, 300,000)")
     gen.add_argument("--defect-rate", type=float, default=0.001)
     gen.add_argument("--format", choices=["csv", "jsonl", "parquet", "mixed"], default="mixed")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")

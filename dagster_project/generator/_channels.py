@@ -139,10 +139,17 @@ def sub_param(name: str) -> np.ndarray:
     return np.array([getattr(SUB_TYPES[s], name) for s in SUB_NAMES], dtype=np.float64)
 
 
-def plan_channels(rng: np.random.Generator, days: int, day_epoch) -> ChannelPlan:
+def plan_channels(
+    rng: np.random.Generator,
+    days: int,
+    day_epoch,
+    early_order_days: int = EARLY_ORDER_DAYS,
+    late_boost: float = 2.0,
+) -> ChannelPlan:
     """Decide the channel master over the period.
 
-    day_epoch(day, second_of_day) -> epoch converts local times.
+    day_epoch(day, second_of_day) -> epoch converts local times. The first late channel sells
+    `early_order_days` before the master lists it; the late channels are `late_boost` times as popular.
     """
     n = len(CATALOG)
     sub = np.array([SUB_NAMES.index(c[1]) for c in CATALOG])
@@ -151,7 +158,7 @@ def plan_channels(rng: np.random.Generator, days: int, day_epoch) -> ChannelPlan
     order_start = np.zeros(n, dtype=np.int64)
     for i, frac in LATE_CHANNELS.items():
         master_start[i] = min(days - 1, max(1, int(days * frac)))
-        order_start[i] = max(0, master_start[i] - (EARLY_ORDER_DAYS if i == min(LATE_CHANNELS) else 0))
+        order_start[i] = max(0, master_start[i] - (early_order_days if i == min(LATE_CHANNELS) else 0))
     pause_day = np.full(n, days, dtype=np.int64)
     term_day = np.full(n, days, dtype=np.int64)
     pause_day[PAUSED_CHANNEL] = max(1, int(days * 0.6))
@@ -193,7 +200,7 @@ def plan_channels(rng: np.random.Generator, days: int, day_epoch) -> ChannelPlan
         auth[i, :start] = events[0][3]
     factor = rng.lognormal(0.0, 0.35, n)
     for i in LATE_CHANNELS:
-        factor[i] *= 2.0
+        factor[i] *= late_boost
     bench = np.array([0.02, 0.03, 0.015])[ctype]
     conv = np.clip(sub_param("conv")[sub] * rng.uniform(0.6, 1.5, n), bench * 0.5, None)
     return ChannelPlan(

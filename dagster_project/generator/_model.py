@@ -49,11 +49,10 @@ from dagster_project.generator._text import (
     s_money,
     s_tenths,
 )
+from dagster_project.generator.profiles import PROFILES, Profile
 
-B2B_SHARE = 0.18
 PRE_PERIOD_SHARE = 0.6  # customers who signed up before the period (initial export on day 0)
 CHURN_SHARE = 0.15
-REFUND_RATE = 0.04
 CANCEL_RATE = 0.015
 OUT_OF_REGION = 0.04  # partner orders shipped outside the authorized regions
 HOURS_B2C = np.array(
@@ -99,21 +98,30 @@ class Model:
         customers: int,
         orders: int,
         tick: Callable[[str], None] = lambda _s: None,
+        profile: Profile = PROFILES["default"],
     ) -> None:
         self.clock = clock
+        self.profile = profile
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, 20250101]))
         self.n_customers = customers
         self.n_orders = orders
         self.days = clock.days
         self.tick = tick
-        b2c, b2b = clock.seasonality()
+        b2c, b2b = profile.shape(clock.calendar(), *clock.seasonality())
+        self.price = profile.price(clock.calendar())
         self.cw_b2c = np.concatenate([[0.0], np.cumsum(b2c)])
         self.cw_b2b = np.concatenate([[0.0], np.cumsum(b2b)])
         self.end_epoch = int(clock.local_to_epoch(np.array([clock.end_local]))[0])
 
     # -------------------------------------------------------------------------------------------------
     def build(self) -> dict[str, FeedRows]:
-        ch = self.ch = plan_channels(self.rng, self.days, self._epoch1)
+        ch = self.ch = plan_channels(
+            self.rng,
+            self.days,
+            self._epoch1,
+            early_order_days=self.profile.early_order_days,
+            late_boost=self.profile.late_channel_boost,
+        )
         self._channel_params()
         self._customers()
         self.tick("customers")
@@ -144,8 +152,9 @@ class Model:
     def _channel_params(self) -> None:
         ch, rng = self.ch, self.rng
         self.ch_ids = pa.array(ch.ids, pa.string())
-        self.ch_b2b_w = sub_param("b2b_w")[ch.sub] * ch.factor
-        self.ch_b2c_w = sub_param("b2c_w")[ch.sub] * ch.factor
+        boost = np.where(ch.ctype == 2, self.profile.platform_boost, 1.0)
+        self.ch_b2b_w = sub_param("b2b_w")[ch.sub] * ch.factor * boost
+        self.ch_b2c_w = sub_param("b2c_w")[ch.sub] * ch.factor * boost
         self.ch_aov = sub_param("aov")[ch.sub] * rng.lognormal(0.0, 0.15, ch.n)
         self.ch_nps = sub_param("nps")[ch.sub] + rng.normal(0.0, 0.25, ch.n)
         self.ch_refund = sub_param("refund")[ch.sub]
@@ -172,7 +181,7 @@ class Model:
     # -- customers --------------------------------------------------------------------------------------
     def _customers(self) -> None:
         rng, n, days = self.rng, self.n_customers, self.days
-        self.b2b = rng.random(n) < B2B_SHARE
+        self.b2b = rng.random(n) < self.profile.b2b_share
         pre = rng.random(n) < PRE_PERIOD_SHARE
         self.region = choose(rng, REGION_W, n)
         self.industry = choose(rng, INDUSTRY_W, n)
@@ -358,6 +367,7 @@ class Model:
             1.0,
         )
         yuan = self.aov[cust] * self.ch_aov[chan] * rng.lognormal(0.0, 0.45, m) * fade
+        yuan = yuan * self.price[np.clip(day, 0, days - 1)]
         yuan = np.minimum(yuan, 5_000_000)
         b2c_cents = np.maximum(np.rint(yuan), 10) * 100 - np.where(rng.random(m) < 0.4, 10, 0)
         b2b_cents = np.maximum(np.rint(yuan), 100) * 100 + np.where(
@@ -368,7 +378,7 @@ class Model:
         # status
         u = rng.random(m)
         refund_p = self.ch_refund[chan] * np.where(ob, 0.5, 1.1)
-        refund_p *= REFUND_RATE / max(float(refund_p.mean()) if m else 1.0, 1e-9)
+        refund_p *= self.profile.refund_rate / max(float(refund_p.mean()) if m else 1.0, 1e-9)
         cancelled = u < CANCEL_RATE
         refunded = ~cancelled & (u < CANCEL_RATE + refund_p)
         refund_at = epoch + rng.integers(DAY, 20 * DAY + 1, m)

@@ -79,6 +79,7 @@ from tqdm import tqdm
 from dagster_project.generator._clock import Clock
 from dagster_project.generator._model import Model
 from dagster_project.generator._writer import FeedWriter
+from dagster_project.generator.profiles import get_profile
 from dagster_project.ingest.feeds import FEEDS, FILE_FORMATS
 
 GROUND_TRUTH = "_ground_truth.json"
@@ -147,10 +148,16 @@ def generate_landing_zone(
     file_format: str = "mixed",
     tz: str = "Asia/Shanghai",
     progress: bool = True,
+    profile: str = "default",
 ) -> dict:
     """Write a seeded landing zone under ``out`` and return its ground truth (also written to
     ``out/_ground_truth.json``). Same arguments, same bytes. See the module docstring for the layout.
+
+    ``profile`` (see profiles.py) shapes the simulation and the feeds delivered: a feed the profile
+    does not deliver has no folder and no entry in the ground truth; a feed that starts late has
+    no records before its first day (they are not delivered at all, as before a system existed).
     """
+    shape = get_profile(profile)
     out = Path(out)
     _check(out, seed, start, days, customers, orders, defect_rate, file_format, tz)
     _prepare(out)
@@ -165,14 +172,21 @@ def generate_landing_zone(
                 bar.set_postfix_str(desc, refresh=False)
             bar.update(1)
 
-        feeds = Model(clock, seed, customers, orders, tick).build()
+        feeds = Model(clock, seed, customers, orders, tick, profile=shape).build()
         truth_feeds: dict[str, dict] = {}
         for name in FEEDS:
             rows = feeds.pop(name)
+            if not shape.delivers(name):
+                bar.update(days)
+                continue
             bar.set_postfix_str(f"writing {name}", refresh=False)
             table = pa.table({c: rows.columns[c] for c in FEEDS[name].column_names})
             arrival, key = rows.arrival, rows.sort_key
             del rows
+            first = shape.first_day(name, days)
+            if first > 0:
+                kept = np.flatnonzero(arrival >= first)
+                table, arrival, key = table.take(pa.array(kept)), arrival[kept], key[kept]
             if not np.all(
                 (arrival[1:] > arrival[:-1]) | ((arrival[1:] == arrival[:-1]) & (key[1:] >= key[:-1]))
             ):
@@ -192,6 +206,7 @@ def generate_landing_zone(
             "defect_rate": defect_rate,
             "format": file_format,
             "tz": tz,
+            **({"profile": profile} if profile != "default" else {}),
         },
         "feeds": truth_feeds,
         "totals": {name: _totals(per_day) for name, per_day in truth_feeds.items()},
