@@ -40,7 +40,8 @@ def test_small_calibration_writes_both_files_and_catches_poisoned_days(small_run
     assert report["summary"]["caught"] == len(caught) >= 1
     for case in by_case:
         assert f"| {case} |" in md
-    assert f"{report['summary']['caught']} of {report['summary']['poisoned_days']} poisoned days caught" in md
+    judged = report["summary"]["poisoned_days"] - report["summary"]["below_minimum"]
+    assert f"{report['summary']['caught']} of {judged} poisoned days at or above the minimum evidence caught" in md
 
 
 def _orders(folder: Path) -> dict[str, dict[str, str]]:

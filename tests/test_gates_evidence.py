@@ -38,8 +38,10 @@ def _write(path: Path, feed: str, rows: list[list[object]]) -> None:
 
 
 def write_zone(root: Path, start: date, days: int, orders_on, *, sigma: float = 0.8, median: float = 300.0,
-               price_on=lambda d: 1.0, customers: int = 300, unlisted_share: float = 0.0, seed: int = 1):
-    """Orders, customers and a channel master; `orders_on(day, rng)` gives the day's number of orders."""
+               price_on=lambda d: 1.0, customers: int = 300, unlisted_share: float = 0.0, seed: int = 1,
+               customer_scale=lambda i: 1.0):
+    """Orders, customers and a channel master; `orders_on(day, rng)` gives the day's number of orders,
+    `customer_scale(i)` customer i's order size against the median."""
     rng = random.Random(seed)
     since = f"{start.isoformat()}T00:00:00+08:00"
     all_days = [start + timedelta(days=i) for i in range(days)]
@@ -57,9 +59,10 @@ def write_zone(root: Path, start: date, days: int, orders_on, *, sigma: float = 
             order_no += 1
             m = rng.randrange(8 * 60, 22 * 60)
             ts = f"{iso}T{m // 60:02d}:{m % 60:02d}:{rng.randrange(60):02d}+08:00"
-            amount = max(0.01, median * price_on(day) * math.exp(rng.gauss(0, sigma)))
+            buyer = rng.randrange(customers)
+            amount = max(0.01, median * customer_scale(buyer) * price_on(day) * math.exp(rng.gauss(0, sigma)))
             channel = "NEW1" if rng.random() < unlisted_share else rng.choice(LISTED)[0]
-            body.append([f"O{order_no:07d}", f"C{rng.randrange(customers):04d}", channel, ts,
+            body.append([f"O{order_no:07d}", f"C{buyer:04d}", channel, ts,
                          f"{amount:.2f}", "paid", ts, "华东", "false"])
         if body:
             _write(root / "orders" / iso / "orders.csv", "orders", body)
@@ -125,6 +128,9 @@ def festivals(day, rng):  # 618 and Double 11 at 8-12x the orders, the Chinese N
 ZONES = {
     # name: (start, days, orders_on, options)
     "b2b_three_a_day": (date(2025, 1, 6), 240, weekdays(3), {"sigma": 1.0, "customers": 40}),
+    # two kinds of buyers, each at its own size: a day's median swings 30x with who ordered that day
+    "b2b_mixed_sizes": (date(2025, 1, 6), 120, weekdays(2),
+                        {"sigma": 0.4, "customers": 30, "customer_scale": lambda i: 30.0 if i < 8 else 1.0}),
     "shop_with_sundays": (date(2025, 1, 1), 90, shop_week,
                           {"price_on": lambda d: 142 / 306 if d.weekday() == 6 else 1.0}),
     "platform_festivals": (date(2025, 1, 1), 330, festivals,
@@ -194,6 +200,30 @@ MINIMUM_ORDERS = {"amounts x100": 2, "amounts /100": 2, "a third on unknown chan
                   "delivered twice under new ids": 2, "one customer_id": 12}
 
 
+def _poison(root: Path, path: Path, tmp_path: Path, bad: date, change) -> dict[tuple[str, str], list[str]]:
+    """The zone's warehouse copied, `bad` re-delivered changed and reloaded; the blocking results of that day."""
+    shutil.copytree(root / "landing", tmp_path / "landing")
+    _rewrite_orders(tmp_path / "landing", bad, change)
+    shutil.copy(path, tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    ingest_partition(con, tmp_path / "landing", "orders", bad, datetime(2026, 1, 2, tzinfo=UTC))
+    con.close()
+    return blocking(tmp_path / "warehouse.duckdb", [bad])
+
+
+@pytest.mark.parametrize("zone", ["b2b_mixed_sizes"], indirect=True)  # days of one order swing 30x with the buyer
+@pytest.mark.parametrize("factor", [100, 0.01])
+def test_a_unit_change_blocks_a_day_of_one_order_by_a_known_customer(zone, factor, tmp_path):
+    name, root, days, path = zone
+    single = [d for d in days[40:] if (root / "landing" / "orders" / d.isoformat() / "orders.csv").is_file()
+              and len((root / "landing" / "orders" / d.isoformat() / "orders.csv").read_text().splitlines()) == 2]
+    assert len(single) >= 4, "the zone should have days of one order"
+    for bad in (single[0], single[-1]):  # each buyer ordered before: 30 customers over 40 days of orders
+        found = _poison(root, path, tmp_path / bad.isoformat(), bad, _amounts(factor))
+        assert bad.isoformat() in found.get(("raw/orders", "order_value"), []), (bad, found)
+
+
 @pytest.mark.parametrize("case", sorted(POISONS))
 def test_poisoned_day_blocks_where_the_day_holds_the_evidence(zone, case, tmp_path):
     name, root, days, path = zone
@@ -205,12 +235,5 @@ def test_poisoned_day_blocks_where_the_day_holds_the_evidence(zone, case, tmp_pa
     if not enough:
         pytest.skip(f"{name} has no day with {MINIMUM_ORDERS[case]} orders after day 40")
     bad = enough[len(enough) // 2]
-    shutil.copytree(root / "landing", tmp_path / "landing")
-    _rewrite_orders(tmp_path / "landing", bad, change)
-    shutil.copy(path, tmp_path / "warehouse.duckdb")
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
-    ingest_partition(con, tmp_path / "landing", "orders", bad, datetime(2026, 1, 2, tzinfo=UTC))
-    con.close()
-    found = blocking(tmp_path / "warehouse.duckdb", [bad])
+    found = _poison(root, path, tmp_path, bad, change)
     assert bad.isoformat() in found.get(check, []), (name, case, counts[bad], found)

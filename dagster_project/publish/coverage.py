@@ -7,9 +7,10 @@ mart is empty instead of leaving them to guess:
 - `feed_coverage`: one row per feed of the contract (feed, first_day, last_day, days_delivered,
   rows_loaded, rows_quarantined), from `raw.ingest_log`; a feed never delivered has 0 days.
 - `mart_status`: one row per published table (mart, rows, status, feeds_lacking). `status` is
-  `built` (rows), `empty_no_input` (no rows, and a feed it is built from delivered none) or `empty`
-  (no rows although every feed it is built from delivered some). `feeds_lacking` lists the feeds of
-  its lineage (the dbt manifest's sources) that delivered no row.
+  `built` (rows), `empty_no_input` (no rows, and a feed it is made of delivered none) or `empty`
+  (no rows although every feed it is made of delivered some). `feeds_lacking` lists the feeds it is
+  made of that delivered no row: those of the fct_ models in its lineage (the dbt manifest; the
+  dimensions that only enrich it left out), or of all its sources where no fact lies between.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ CREATE OR REPLACE TABLE main.mart_status (
 
 @cache
 def lineage_feeds() -> dict[str, tuple[str, ...]]:
-    """model name -> the raw feeds it is built from (the dbt manifest's sources, transitively)."""
+    """model name -> the raw feeds it is made of: those of the fct_ models it is built from (the dbt
+    manifest's sources, transitively), or all its sources where no fact lies between (the dims)."""
     try:
         manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -71,11 +73,27 @@ def lineage_feeds() -> dict[str, tuple[str, ...]]:
         memo[uid] = found
         return found
 
-    return {
-        node["name"]: tuple(f for f in FEEDS if f in feeds_of(uid))
-        for uid, node in nodes.items()
-        if node.get("resource_type") == "model"
-    }
+    def facts_of(uid: str, seen: set[str]) -> set[str]:
+        """The fct_ models a model is made of (itself if it is one), through the models between."""
+        if nodes.get(uid, {}).get("name", "").startswith("fct_"):
+            return {uid}
+        found: set[str] = set()
+        for dep in nodes.get(uid, {}).get("depends_on", {}).get("nodes", []):
+            if dep in nodes and dep not in seen and not nodes[dep].get("name", "").startswith("dim_"):
+                seen.add(dep)
+                found |= facts_of(dep, seen)
+        return found
+
+    out = {}
+    for uid, node in nodes.items():
+        if node.get("resource_type") != "model":
+            continue
+        # a mart is made of the feeds of its facts (mart_nps: the survey answers); the dimensions that
+        # only enrich it (the customer's tier, the channel's type) cannot empty it
+        facts = set() if node["name"].startswith("dim_") else facts_of(uid, set())
+        feeds = set().union(*(feeds_of(f) for f in facts)) if facts else feeds_of(uid)
+        out[node["name"]] = tuple(f for f in FEEDS if f in feeds)
+    return out
 
 
 def write_coverage(con: duckdb.DuckDBPyConnection, row_counts: dict[str, int]) -> dict[str, str]:
@@ -103,14 +121,40 @@ def write_coverage(con: duckdb.DuckDBPyConnection, row_counts: dict[str, int]) -
     return statuses
 
 
+FEED_LABELS = {
+    "customers": "customer",
+    "channels": "channel",
+    "channel_activity": "channel activity",
+    "leads": "lead",
+    "orders": "order",
+    "surveys": "survey",
+    "complaints": "complaint",
+    "sales_targets": "sales target",
+}
+
+
+def feeds_sentence(feeds: list[str]) -> str:
+    """["customers", "surveys"] -> "no customer or survey feed delivered"."""
+    names = [FEED_LABELS.get(f, f.replace("_", " ")) for f in feeds]
+    listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+    return f"no {listed} feed delivered"
+
+
+def undelivered_feeds(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+    """The feeds of a serving file's `feed_coverage` that never loaded a row (None: no such table)."""
+    try:
+        return {feed for feed, rows in con.execute("SELECT feed, rows_loaded FROM feed_coverage").fetchall()
+                if not rows}
+    except duckdb.Error:
+        return None
+
+
 def missing_feed_note(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
-    """"no surveys feed delivered" for an empty mart of a serving file, None when it has rows or no status."""
+    """"no survey feed delivered" for an empty mart of a serving file, None when it has rows or no status."""
     try:
         row = con.execute("SELECT status, feeds_lacking FROM mart_status WHERE mart = ?", [mart]).fetchone()
     except duckdb.Error:
         return None
     if not row or row[0] != "empty_no_input":
         return None
-    names = [f.replace("_", " ") for f in row[1].split(", ") if f]
-    listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
-    return f"no {listed} feed delivered"
+    return feeds_sentence([f for f in row[1].split(", ") if f])

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.config import PROJECT_ROOT
+from dagster_project.publish.coverage import undelivered_feeds
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 NPS_TREND_MONTHS = 12
@@ -70,6 +71,7 @@ class MonthData:
     churn: pd.DataFrame
     loyalty: pd.DataFrame
     notes: dict[str, str] = field(default_factory=dict)
+    undelivered: frozenset[str] = frozenset()
 
     @property
     def has_data(self) -> bool:
@@ -119,6 +121,7 @@ def read_month(serving: Path, month: date) -> MonthData:
             con, "select channel_id, channel_name, channel_type from dim_channels where is_current order by 1"
         )
         notes: dict[str, str] = {}
+        undelivered = frozenset(undelivered_feeds(con) or ())
         # RFM as of the month's end: the history for complete months, the current mart for the month of D.
         if as_of is not None and month_end(month) <= as_of:
             rfm = _rows(con, f"select * from mart_customer_rfm_history {by_month}", [month])
@@ -181,6 +184,7 @@ def read_month(serving: Path, month: date) -> MonthData:
         churn=churn,
         loyalty=loyalty,
         notes=notes,
+        undelivered=undelivered,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from dagster_project.publish.coverage import feeds_sentence
 from dagster_project.reports import figures
 from dagster_project.reports.month_data import MonthData, month_end
 from dagster_project.reports.summary import channel_summary, churn_figures, customer_summary
@@ -34,48 +35,67 @@ class Section:
     note: str = ""
     empty: str = "No rows for this month."
     note_key: str = ""
+    feeds: tuple[str, ...] = ()  # the feeds the chart is drawn from: an undelivered one is said instead
+
+
+def empty_sentence(data: MonthData, section: Section) -> str:
+    """Why a section has no chart: the feeds it needs that never delivered a row, else its own note."""
+    lacking = [f for f in section.feeds if f in data.undelivered]
+    if lacking:
+        sentence = feeds_sentence(lacking)
+        return f"{sentence[0].upper()}{sentence[1:]}, so this chart is empty (see feed_coverage)."
+    return data.notes.get(section.note_key, section.empty)
 
 
 CHANNEL_SECTIONS = [
     Section(
-        "Channel funnels", figures.traffic_funnel, "Traffic of the month summed per channel type (mart_channel_funnel)."
+        "Channel funnels",
+        figures.traffic_funnel,
+        "Traffic of the month summed per channel type (mart_channel_funnel).",
+        feeds=("channel_activity",),
     ),
     Section(
         "Lead funnels",
         figures.lead_funnel,
         "Leads of the month's cohort (mart_channel_funnel).",
         "No lead cohort this month.",
+        feeds=("leads",),
     ),
     Section(
         "CAC against CLV",
         figures.cac_against_clv,
         "Channels with new customers and a CLV cohort (mart_channel_health); red: cac_over_30pct_clv.",
         "No channel has both a CAC and a CLV this month.",
+        feeds=("orders", "channel_activity"),
     ),
     Section(
         "ROI ranking",
         figures.roi_ranking,
         "Channels with spend (mart_channel_health.roi_top_20pct).",
         "No channel had spend this month.",
+        feeds=("orders", "channel_activity"),
     ),
     Section(
         "Channel conflict",
         figures.conflict_chart,
         "Judged partner orders (mart_channel_conflict).",
         "No judged partner orders this month.",
+        feeds=("orders",),
     ),
-    Section("KPI scorecard", figures.kpi_scorecard, "The all-channels row of mart_sales_kpis."),
+    Section("KPI scorecard", figures.kpi_scorecard, "The all-channels row of mart_sales_kpis.", feeds=("orders",)),
     Section(
         "KPIs per channel",
         figures.kpis_by_channel,
         "Channel rows of mart_sales_kpis.",
         "No channel has a sales target this month.",
+        feeds=("sales_targets",),
     ),
     Section(
         "Complaint SLAs",
         figures.sla_by_channel,
         "Shares over the tickets whose limit had passed (mart_complaint_sla_monthly).",
         "No complaint with a channel was opened this month.",
+        feeds=("complaints",),
     ),
 ]
 
@@ -85,15 +105,21 @@ CUSTOMER_SECTIONS = [
         figures.rfm_segments,
         "Segment sizes and their lifetime revenue (monetary).",
         "No RFM snapshot for this month.",
+        feeds=("orders",),
     ),
     Section(
         "Customer tiers",
         figures.tier_mix,
         "Tier of each buyer in the same snapshot.",
         "No RFM snapshot for this month.",
+        feeds=("orders",),
     ),
     Section(
-        "Loyalty tiers", figures.loyalty_mix, "mart_loyalty: every customer of the customer master.", note_key="loyalty"
+        "Loyalty tiers",
+        figures.loyalty_mix,
+        "mart_loyalty: every customer of the customer master.",
+        note_key="loyalty",
+        feeds=("customers",),
     ),
     Section(
         "Churn warning",
@@ -101,12 +127,14 @@ CUSTOMER_SECTIONS = [
         "mart_churn_warning: buyers of the last four complete months; warned at three months in a row "
         "of spend down 20% or more.",
         note_key="churn",
+        feeds=("orders",),
     ),
     Section(
         "NPS trend",
         figures.nps_trend,
         "mart_nps, all customers and per tier, the last 12 months.",
         "No survey answers up to this month.",
+        feeds=("surveys",),
     ),
 ]
 
@@ -171,8 +199,7 @@ def render_page(data: MonthData, title: str, sections: list[Section], summary: l
             if section.chart is figures.churn_chart:
                 body += _churn_headline(data)
             if fig is None:
-                empty = data.notes.get(section.note_key, section.empty)
-                body += f'<p class="empty">{html.escape(empty)}</p>'
+                body += f'<p class="empty">{html.escape(empty_sentence(data, section))}</p>'
             else:
                 body += _figure_html(fig, f"{slug}-{section.chart.__name__}", first)
                 first = False
