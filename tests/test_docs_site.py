@@ -112,6 +112,26 @@ def test_the_build_writes_a_docs_site_that_documents_every_built_column(docs_fol
     assert not undocumented, "built columns without a description: " + ", ".join(undocumented)
 
 
+def test_a_site_copied_from_the_docs_cache_equals_a_fresh_dbt_docs_generate(built_pipeline, docs_folder,
+                                                                            tmp_path, monkeypatch):
+    """The site may be copied from dbt/target/docs_site_cache (the same project and warehouse catalog):
+    a fresh `dbt docs generate` on the built warehouse gives the same relations, columns and types."""
+    from dagster_project.docs_site.assets import run_dbt_docs_generate
+
+    monkeypatch.setenv("SALESMP_WAREHOUSE", built_pipeline["env"]["SALESMP_WAREHOUSE"])
+    run_dbt_docs_generate(tmp_path / "fresh")
+
+    def relations(catalog: dict) -> dict:
+        return {uid: {c: (col["type"], col["index"]) for c, col in entry["columns"].items()}
+                for uid, entry in {**catalog["nodes"], **catalog["sources"]}.items()}
+
+    fresh = json.loads((tmp_path / "fresh" / "catalog.json").read_text())
+    site = json.loads((docs_folder / "catalog.json").read_text())
+    assert relations(site) == relations(fresh)
+    assert json.loads((docs_folder / "manifest.json").read_text())["nodes"].keys() == \
+        json.loads((tmp_path / "fresh" / "manifest.json").read_text())["nodes"].keys()
+
+
 def test_mart_nps_lineage_graph_renders_in_chromium(docs_folder):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By

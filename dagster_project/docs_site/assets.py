@@ -90,19 +90,59 @@ def swap_in(site: Path, build: Path) -> Path:
     return docs
 
 
-def build_docs_site(site: Path, key: str) -> dict[str, Any]:
-    """Generate the docs and lineage into a new build folder and switch site/docs to it."""
+CACHE_FOLDER = DBT_PROJECT_DIR / "target" / "docs_site_cache"
+
+
+def catalog_key(warehouse: Path, key: str) -> str | None:
+    """What `dbt docs generate` reads besides the project: the warehouse's database name and the names
+    and types of its relations' columns (the docs hold no data). None when the file cannot be read."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        rows = con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    digest = hashlib.sha256(f"{key}\n{warehouse.stem}\n{rows!r}".encode()).hexdigest()
+    return digest[:32]
+
+
+def build_docs_site(site: Path, key: str, warehouse: Path | None = None) -> dict[str, Any]:
+    """Generate the docs and lineage into a new build folder and switch site/docs to it. A site already
+    generated from the same project and warehouse catalog (dbt/target/docs_site_cache) is copied."""
     builds = site / BUILDS_FOLDER
     builds.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%dT%H%M%S-"), dir=builds))
     from dagster_project.docs_site.column_lineage import write_column_lineage  # sqlglot: only when built
 
-    with tempfile.TemporaryDirectory(prefix="salesmp-dbt-docs-") as tmp:
-        target = Path(tmp)
-        run_dbt_docs_generate(target)
-        for name in SITE_FILES:
-            shutil.copy2(target / name, build / name)
-        lineage = write_column_lineage(target, build / LINEAGE_FILE)
+    cached = CACHE_FOLDER / ck if warehouse and (ck := catalog_key(warehouse, key)) else None
+    names = (*SITE_FILES, LINEAGE_FILE)
+    if cached is not None and all((cached / n).is_file() for n in names):
+        for name in names:
+            shutil.copy2(cached / name, build / name)
+        lineage = json.loads((build / LINEAGE_FILE).read_text())
+    else:
+        with tempfile.TemporaryDirectory(prefix="salesmp-dbt-docs-") as tmp:
+            target = Path(tmp)
+            run_dbt_docs_generate(target)
+            for name in SITE_FILES:
+                shutil.copy2(target / name, build / name)
+            lineage = write_column_lineage(target, build / LINEAGE_FILE)
+        if cached is not None:  # filled beside, then renamed into place: a reader sees all files or none
+            CACHE_FOLDER.mkdir(parents=True, exist_ok=True)
+            fill = Path(tempfile.mkdtemp(prefix=".fill-", dir=CACHE_FOLDER))
+            for name in names:
+                shutil.copy2(build / name, fill / name)
+            try:
+                os.replace(fill, cached)
+            except OSError:  # another run filled it first
+                shutil.rmtree(fill, ignore_errors=True)
     (build / SOURCE_KEY_FILE).write_text(key)
     build.chmod(0o755)  # mkdtemp makes it private; the site is served to others
     manifest = json.loads((build / "manifest.json").read_text())
@@ -153,7 +193,8 @@ def column_lineage_observations(lineage: dict[str, Any]) -> list[dg.AssetObserva
 )
 def dbt_docs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     started = time.monotonic()
-    site, key = load_settings().site, project_key()
+    settings = load_settings()
+    site, key = settings.site, project_key()
     if site_is_current(site, key):
         # Daily runs: the dbt project has not changed since the site was generated, so neither have
         # the docs (dbt docs hold no data); skipping keeps a daily run's cost off `dbt docs generate`.
@@ -165,7 +206,7 @@ def dbt_docs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                 "seconds": round(time.monotonic() - started, 2),
             }
         )
-    built = build_docs_site(site, key)
+    built = build_docs_site(site, key, settings.warehouse)
     for observation in column_lineage_observations(built["lineage"]):
         context.log_event(observation)
     columns = sum(len(m["columns"]) for m in built["lineage"]["models"].values())
