@@ -29,6 +29,14 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 1
+# A run that never starts, or never stops when cancelled, is failed after 5 minutes and no run lasts
+# over 6 hours, so a crashed run cannot hold the queue (dagster_project/stale_runs.py).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_runtime_seconds: 21600
+  poll_interval_seconds: 60
 event_log_storage:
   module: dagster_project.event_storage
   class: BatchedSqliteEventLogStorage
@@ -226,7 +234,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     n_days = (last - first).days + 1
     print(f"Materializing {n_days} partition(s) {first}..{last} as one run (landing {settings.landing}) ...",
           flush=True)
+    from dagster_project.stale_runs import fail_stale_runs, process_tags
+
     with dg.DagsterInstance.get() as instance:
+        for stale in fail_stale_runs(instance):
+            print(f"Run {stale} was left in progress by a process that is gone; marked it failed.", flush=True)
         run_id = make_new_run_id()
         outcome: dict = {}
 
@@ -235,7 +247,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 outcome["result"] = job.execute_in_process(
                     instance=instance,
                     run_id=run_id,
-                    tags=range_tags(first.isoformat(), last.isoformat()),
+                    tags={**range_tags(first.isoformat(), last.isoformat()), **process_tags()},
                     raise_on_error=False,
                     run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 )
