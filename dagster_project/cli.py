@@ -74,6 +74,21 @@ def prepare_dagster_home() -> Path:
 # --------------------------------------------------------------------------------------------------
 
 
+def run_warnings(instance, run_id: str) -> list[str]:
+    """One line per check of the run that failed as WARN: its sentence (check, asset, day, numbers)."""
+    import dagster as dg
+
+    lines = []
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        ev = record.dagster_event.event_specific_data
+        if ev.passed or ev.severity != dg.AssetCheckSeverity.WARN:
+            continue
+        summary = ev.metadata.get("summary")
+        text = str(summary.value).strip() if summary is not None else ""
+        lines.append(text or f"Check {ev.check_name} on {ev.asset_key.to_user_string()} failed (WARN).")
+    return lines
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from dagster_project.generator.profiles import PROFILES
 
@@ -192,7 +207,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"The landing zone {settings.landing} does not exist; create it with "
             f"`salesmp generate --out {settings.landing}` or set SALESMP_LANDING."
         )
-    from dagster_project.ingest.sensors import landing_days, range_tags
+    from dagster_project.ingest.sensors import landing_days, landing_problems, range_tags
+
+    for line in landing_problems(settings.landing):
+        print(f"WARN {line}", flush=True)
 
     days = sorted(date.fromisoformat(d) for d in landing_days(settings.landing))
     if first_arg or last_arg:
@@ -268,7 +286,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_load_summary(settings.warehouse, first, last, settings.tz)
         raise RunFailed(_first_user_error(result))
     print_load_summary(settings.warehouse, first, last, settings.tz)
-    print(f"Run {result.run_id} succeeded.")
+    with dg.DagsterInstance.get() as instance:
+        warns = run_warnings(instance, result.run_id)
+    problems = landing_problems(settings.landing)
+    if warns or problems:
+        print(f"{len(warns) + len(problems)} WARN(s) in this run (published, flagged):")
+        for line in [*problems, *warns]:
+            print(f"  WARN {line}")
+    print(f"Run {result.run_id} succeeded" + (f" with {len(warns) + len(problems)} WARN(s)." if warns or problems
+                                              else " with no WARN."))
     from dagster_project.reports.assets import ReportsFailed, build_reports
 
     print(f"Building the monthly reports {first:%Y-%m}..{last:%Y-%m} ...", flush=True)

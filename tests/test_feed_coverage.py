@@ -31,6 +31,10 @@ def _lines(landing: Path, feed: str) -> tuple[int, int]:
     """(day folders with a file, data lines) of a feed, counted from the files themselves."""
     days = lines = 0
     for folder in sorted((landing / feed).glob("????-??-??")):
+        try:
+            date.fromisoformat(folder.name)
+        except ValueError:  # 2025-02-30 is not a day: not read, reported
+            continue
         files = list(folder.glob("*.csv"))
         days += bool(files)
         for f in files:
@@ -43,6 +47,10 @@ def _lines(landing: Path, feed: str) -> tuple[int, int]:
 def orders_only(tmp_path_factory):
     root = tmp_path_factory.mktemp("orders_only")
     write_zone(root / "landing", START, DAYS, poisson(40), customers=120)
+    # what a real landing zone also holds: a misspelt feed, a compact date, an impossible date
+    for bad in ("order/2025-05-06", "orders/20250506", "orders/2025-02-30"):
+        (root / "landing" / bad).mkdir(parents=True)
+        (root / "landing" / bad / "orders.csv").write_text("order_id\n")
     env = salesmp_env(root)
     result = run_salesmp(["run"], env)
     return root, env, result
@@ -77,6 +85,19 @@ def test_reports_say_which_feed_was_not_delivered(orders_only):
     assert "No order feed delivered" not in customer and 'id="customer-rfm_segments"' in customer
     assert "No lead feed delivered, so this chart is empty" in channel
     assert "No complaint feed delivered, so this chart is empty" in channel
+
+
+def test_folders_the_loader_does_not_read_are_reported_with_their_path(orders_only):
+    root, _, result = orders_only
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    for bad in ("order", "orders/20250506", "orders/2025-02-30"):
+        path = str(root / "landing" / bad)
+        reported = [x for x in lines if x.strip().startswith("WARN landing: ") and f" {path} is " in x]
+        assert len(reported) == 2, (bad, reported)  # when the run starts and in the list at its end
+    [end] = [x for x in lines if x.startswith("Run ") and " succeeded with " in x]
+    listed = [x for x in lines if x.startswith("  WARN ")]
+    assert end.endswith(f"succeeded with {len(listed)} WARN(s).") and len(listed) >= 3
 
 
 def test_feed_coverage_counts_what_the_landing_zone_holds(orders_only):

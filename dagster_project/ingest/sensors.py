@@ -30,6 +30,37 @@ def landing_days(landing: Path) -> dict[str, float]:
     return found
 
 
+def landing_problems(landing: Path) -> list[str]:
+    """What the loader will not read, with its path: a folder that is not a feed of the contract
+    (`order/`, `refunds/`), an entry of a feed that is not a YYYY-MM-DD day folder (`20250302`,
+    `2025-02-30`, a file beside the day folders). Entries whose names start with `.` or `_` are the
+    zone's own metadata (`.DS_Store`, the generator's `_ground_truth.json`) and are left out."""
+    problems: list[str] = []
+    if not landing.is_dir():
+        return problems
+    for entry in sorted(landing.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.name not in FEEDS:
+            problems.append(
+                f"landing: {entry} is not a feed folder (the feeds are {', '.join(FEEDS)}); it is not read."
+            )
+            continue
+        if not entry.is_dir():
+            problems.append(f"landing: {entry} is a file where the {entry.name} feed's folder belongs; it is not read.")
+            continue
+        for child in sorted(entry.iterdir()):
+            if child.name.startswith((".", "_")):
+                continue
+            if not child.is_dir() or iso_day(child.name) is None:
+                what = "folder" if child.is_dir() else "file"
+                problems.append(
+                    f"landing: {child} is a {what}, not a day folder of {entry.name} (YYYY-MM-DD, a date that "
+                    "exists); it is not read."
+                )
+    return problems
+
+
 def contiguous_ranges(days: list[str]) -> list[tuple[str, str]]:
     """Group sorted ISO days into contiguous (first, last) ranges."""
     ranges: list[tuple[str, str]] = []
@@ -58,6 +89,8 @@ def build_automation(job: dg.UnresolvedAssetJobDefinition):
         settings = load_settings()
         seen: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
         current = landing_days(settings.landing)
+        for line in landing_problems(settings.landing):
+            context.log.warning(line)
         changed = [d for d, m in current.items() if seen.get(d) != m]
         if not changed:
             return dg.SkipReason(f"No new or changed date folders in {settings.landing}.")
