@@ -237,3 +237,22 @@ def test_poisoned_day_blocks_where_the_day_holds_the_evidence(zone, case, tmp_pa
     bad = enough[len(enough) // 2]
     found = _poison(root, path, tmp_path, bad, change)
     assert bad.isoformat() in found.get(check, []), (name, case, counts[bad], found)
+
+
+def test_a_feed_that_goes_silent_is_flagged_not_blocked(tmp_path):
+    """Orders for 30 days, then none for 5 (no folder at all): each silent day is the gates matrix's
+    empty day, WARN (volume), and nothing blocks."""
+    start = date(2025, 4, 1)
+    days = write_zone(tmp_path / "landing", start, 30, poisson(20))
+    silent = [start + timedelta(days=30 + i) for i in range(5)]
+    path = _warehouse(tmp_path, days + silent)
+    assert blocking(path, days + silent) == {}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        [orders] = [s for s in JUDGED if s.name == "raw_orders"]
+        outcomes = {o.check: o for o in check_outcomes(orders, validate_suite(con, orders, silent), silent)}
+    finally:
+        con.close()
+    volume = outcomes["volume"]
+    flagged = {d for o in volume.failed if o.severity == "WARN" for d in o.unexpected_by_day}
+    assert not volume.blocking and flagged == {d.isoformat() for d in silent}
