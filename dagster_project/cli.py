@@ -236,6 +236,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     connect_duckdb(
         settings.warehouse, tz=settings.tz, memory_limit=settings.duckdb_memory_limit, threads=1
     ).close()
+    from dagster_project import pii_key
+
+    if args.rekey:
+        os.environ["SALESMP_PII_REKEY"] = "1"  # read by dbt's pii_plugin: record the new key's fingerprint
+    pii_key.preflight(settings.warehouse, tz=settings.tz)  # the key exists, is not public, is the warehouse's
 
     prepare_dagster_home()
     # One "planned" event per asset for a range instead of one per asset and day: a two-year backfill
@@ -506,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help="landing-zone folder (default $SALESMP_LANDING or data/landing)")
     run.add_argument("--from", dest="date_from", help="first arrival day, YYYY-MM-DD")
     run.add_argument("--to", dest="date_to", help="last arrival day, YYYY-MM-DD")
+    run.add_argument("--rekey", action="store_true",
+                     help="accept a new PII key: every pseudonym is recomputed under it in this run")
     run.set_defaults(func=cmd_run)
 
     marts = sub.add_parser("marts", help="print a few rows of every published mart (serving database)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +47,17 @@ def connect_duckdb(
         con.execute(f"SET TimeZone = '{tz}'")
     except duckdb.Error as exc:
         raise friendly_duckdb_error(path, exc) from exc
+    if not read_only:
+        owner_only(path)
     return con
+
+
+def owner_only(path: Path) -> None:
+    """The warehouse holds personal data in clear: only its owner may read it (and its WAL)."""
+    for file in (path, Path(f"{path}.wal")):
+        with contextlib.suppress(OSError):  # not ours, or gone: the README says who may read what
+            if file.exists() and file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):

@@ -193,6 +193,42 @@ def test_a_failed_audit_publishes_nothing(tmp_path, case):
     assert read_serving_state(tmp_path / "serving.duckdb")["build_id"] == "build-1"
 
 
+@pytest.mark.parametrize(
+    ("case", "column_sql", "sentence"),
+    [
+        ("phones in a new column", "phone_list", r"dim_customers\.note holds 50 value\(s\) .* in clear"),
+        ("phones as a plain SHA-256", "sha256(phone_list)", r"dim_customers\.note holds 50 .* unkeyed SHA-256"),
+        ("phones as SHA-256 of the old dev salt", "sha256('salesmp-dev-salt-not-for-production|' || phone_list)",
+         r"dim_customers\.note .* old development salt"),
+    ],
+)
+def test_personal_data_in_any_column_stops_the_publish_naming_it(tmp_path, case, column_sql, sentence):
+    """The value audit: a published text equal to a customer's phone in clear or hashed without the
+    key stops the publish, whatever the column is called."""
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("ALTER TABLE marts.dim_customers ADD COLUMN note VARCHAR")
+    con.execute(
+        f"UPDATE marts.dim_customers d SET note = {column_sql.replace('phone_list', 'c.phone')} "
+        "FROM raw.customers c WHERE c.customer_id = d.customer_id"
+    )
+    con.close()
+    with pytest.raises(UserError, match="^Publishing stopped: " + sentence):
+        publish(tmp_path, 1)
+    assert not (tmp_path / "serving.duckdb").exists()
+
+
+def test_a_personal_column_not_on_the_allow_list_stops_the_publish(tmp_path):
+    """A masked phone is fine in dim_customers (allow-listed), not under a new name or in another mart."""
+    make_warehouse(tmp_path / "warehouse.duckdb", 1)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("ALTER TABLE marts.fct_orders ADD COLUMN contact_mobile VARCHAR DEFAULT '138****0001'")
+    con.close()
+    with pytest.raises(UserError, match=r"^Publishing stopped: fct_orders\.contact_mobile looks like personal data"):
+        publish(tmp_path, 1)
+    assert not (tmp_path / "serving.duckdb").exists()
+
+
 def test_readers_never_fail_nor_see_a_mix_during_publishes(tmp_path):
     """Two reader processes (a new connection per query; one connection reused for 25 queries) loop
     read-only queries while 25 builds are published, each changing every mart."""

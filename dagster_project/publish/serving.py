@@ -76,14 +76,45 @@ FACT_MONTH_COLUMN = {
 WHOLE_TABLE = "*"
 NULL_MONTH = ""
 
-# Column names that mean personal data in clear (masked or hashed columns carry a suffix).
-PII_COLUMN_RE = re.compile(r"^(name|customer_name|contact_name|phone|mobile|phone_number|email|e_mail)$")
-# Clear personal data of the customers feed: a published text equal to one of these is a leak.
-PII_VALUES_SQL = """
-SELECT DISTINCT v FROM (
-    SELECT unnest([trim(name), trim(phone), trim(email)]) AS v FROM wh.raw.customers
-) WHERE v IS NOT NULL AND length(v) >= 2
-"""
+# The allow-list of personal columns that reach the serving database (docs/bi.md): masks for display
+# and keyed pseudonyms (HMAC-SHA256 under the PII key) for joining and counting distinct people.
+PERSONAL_COLUMNS_ALLOWED = {
+    "dim_customers": frozenset(
+        {"name_masked", "phone_masked", "email_masked", "name_pseudonym", "phone_pseudonym", "email_pseudonym"}
+    ),
+}
+# Column names that mean personal data: any such column must be on the allow-list to be published.
+PERSONAL_NAME_RE = re.compile(
+    r"(^|_)(phone|mobile|tel|telephone|email|e_mail|mail|wechat|address|id_card|idcard|passport)(_|$)"
+    r"|^(name|customer_name|contact_name|full_name|person_name|real_name)(_|$)"
+)
+# Personal data of the customers feed in the forms a reader could match without the key: in clear,
+# as unkeyed digests (SHA-256, MD5, raw or lower-cased and trimmed), as the retired salted SHA-256 of
+# the old development salt, and as a pseudonym under the public development key. A published text
+# equal to one of these is a leak.
+_PII_FIELDS = "unnest([trim(name), trim(phone), trim(email)])"
+
+
+def _pii_values_sql(dev_ipad: str, dev_opad: str) -> str:
+    from dagster_project.pii_key import OLD_DEV_SALT
+
+    norm = "lower(trim(v))"
+    forms = {
+        "in clear": "v",
+        "as an unkeyed SHA-256": f"sha256(v), sha256({norm})",
+        "as an unkeyed MD5": f"md5(v), md5({norm})",
+        "as a SHA-256 under the old development salt": f"sha256({_q(OLD_DEV_SALT + '|')} || {norm})",
+        "as a pseudonym under the public development key": (
+            f"sha256(unhex({_q(dev_opad)}) || unhex(sha256(unhex({_q(dev_ipad)}) || encode({norm}))))"
+        ),
+    }
+    selects = " UNION ALL ".join(
+        f"SELECT {_q(form)} AS form, unnest([{exprs}]) AS h FROM fields" for form, exprs in forms.items()
+    )
+    return (
+        f"WITH fields AS (SELECT DISTINCT v FROM (SELECT {_PII_FIELDS} AS v FROM wh.raw.customers) "
+        f"WHERE v IS NOT NULL AND length(v) >= 2) SELECT DISTINCT form, h AS v FROM ({selects})"
+    )
 
 
 @dataclass
@@ -112,6 +143,14 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def serving_file_mode() -> int:
+    """The permissions of the serving file: SALESMP_SERVING_MODE (octal), default 0644 (readable by all)."""
+    text = os.environ.get("SALESMP_SERVING_MODE") or "0644"
+    if not re.fullmatch(r"0?[0-7]{3}", text) or int(text, 8) & 0o400 == 0:
+        raise UserError(f"SALESMP_SERVING_MODE={text!r} is not an octal file mode such as 0644 or 0640.")
+    return int(text, 8)
 
 
 def building_path(serving: Path, build_id: str) -> Path:
@@ -221,38 +260,43 @@ def _plan(con: duckdb.DuckDBPyConnection, table: str, present: bool) -> _Plan:
 
 
 def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """Raise when a published column is personal data in clear."""
-    text_columns = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = 'main' AND data_type = 'VARCHAR' "
-        "ORDER BY table_name, ordinal_position"
+    """Raise when a published column is personal data that is not on the allow-list, or holds a
+    customer's name, phone or e-mail in clear or in a form a reader can match without the key."""
+    from dagster_project.pii_key import DEV_KEY, hmac_pads
+
+    columns = con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = 'main' ORDER BY table_name, ordinal_position"
     ).fetchall()
-    all_columns = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = 'main'"
-    ).fetchall()
-    named = [f"{t}.{c}" for t, c in all_columns if t in tables and PII_COLUMN_RE.match(c.lower())]
+    columns = [(t, c, d) for t, c, d in columns if t in tables]
+    named = [
+        f"{t}.{c}"
+        for t, c, _ in columns
+        if PERSONAL_NAME_RE.search(c.lower()) and c not in PERSONAL_COLUMNS_ALLOWED.get(t, ())
+    ]
     if named:
-        raise UserError(f"Publishing stopped: {', '.join(named)} would publish personal data in clear.")
+        raise UserError(
+            f"Publishing stopped: {', '.join(named)} looks like personal data and is not on the allow-list of "
+            "published personal columns (PERSONAL_COLUMNS_ALLOWED, docs/bi.md)."
+        )
     has_customers = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = 'raw' "
         "AND table_name = 'customers'"
     ).fetchone()[0]
     if not has_customers:
         return
-    con.execute(f"CREATE TEMP TABLE pii_values AS {PII_VALUES_SQL}")
-    for table, column in text_columns:
-        if table not in tables:
+    con.execute(f"CREATE TEMP TABLE pii_values AS {_pii_values_sql(*hmac_pads(DEV_KEY.encode()))}")
+    for table, column, data_type in columns:
+        if data_type != "VARCHAR":
             continue
-        hits = con.execute(
-            f"SELECT count(*), any_value({_ident(column)}) FROM main.{_ident(table)} "
-            f"WHERE {_ident(column)} IN (SELECT v FROM pii_values)"
+        hit = con.execute(
+            f"SELECT p.form, count(*) FROM main.{_ident(table)} t JOIN pii_values p ON t.{_ident(column)} = p.v "
+            "GROUP BY p.form ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
-        if hits[0]:
+        if hit:
             raise UserError(
-                f"Publishing stopped: {table}.{column} holds {hits[0]:,} value(s) equal to a customer's "
-                "name, "
-                "phone or e-mail in clear."
+                f"Publishing stopped: {table}.{column} holds {hit[1]:,} value(s) equal to a customer's name, "
+                f"phone or e-mail {hit[0]}."
             )
     con.execute("DROP TABLE pii_values")
 
@@ -388,6 +432,7 @@ def publish_marts(
             con.close()
         if Path(f"{new}.wal").exists():
             raise UserError(f"Publishing stopped: {new.name} still has a write-ahead log after CHECKPOINT.")
+        os.chmod(new, serving_file_mode())  # BI readers' access, as configured
         _fsync(new)
         os.replace(new, serving)
         _fsync(serving.parent)

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_project import pii_key
 from dagster_project.config import DBT_PROJECT_DIR, load_settings
 from dagster_project.errors import UserError
 from dagster_project.partitions import run_days
@@ -85,6 +86,8 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         window = {"min_date": days[0].isoformat(), "max_date": (days[-1] + timedelta(days=1)).isoformat()}
         args += ["--vars", json.dumps(window)]  # max_date is exclusive
     os.environ.update(dbt_env())
+    settings = load_settings()
+    pii_key.preflight(settings.warehouse, tz=settings.tz)  # one sentence, before dbt, on a refused key
     # Unit tests check formulas on fixed rows, not data: `make test` runs them, daily runs skip them.
     yield from dbt.cli(args, context=context).stream()
 

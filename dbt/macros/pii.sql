@@ -1,11 +1,4 @@
-{#- Personal data never leaves staging in clear: a salted SHA-256 and a masked display form. -#}
-
-{#- Salted hash of a trimmed, lower-cased value; NULL stays NULL. -#}
-{% macro salesmp_pii_hash(column) -%}
-    case when {{ column }} is not null then
-        {{ salesmp_sha256(dbt.concat(["'" ~ var('pii_salt') ~ "'", "'|'", "lower(trim(" ~ column ~ "))"])) }}
-    end
-{%- endmacro %}
+{#- Personal data never leaves staging in clear: a keyed pseudonym and a masked display form. -#}
 
 {#- 13812341234 -> 138****1234; shorter than 8 characters -> ****. -#}
 {% macro salesmp_mask_phone(column) -%}
@@ -39,16 +32,22 @@
     end
 {%- endmacro %}
 
-{#- Keyed pseudonym (issue 18): HMAC-SHA256 (RFC 2104) of lower(trim(column)). The padded keys
-    come from dagster_project/pii_key.py:hmac_pads as vars pii_key_ipad / pii_key_opad (hex). -#}
+{#- Keyed pseudonym: HMAC-SHA256 (RFC 2104, hex) of lower(trim(column)) under the PII key; NULL stays
+    NULL. The HMAC's padded keys come from the session variables salesmp_pii_ipad / salesmp_pii_opad,
+    set on every warehouse connection by the dbt-duckdb plugin (dagster_project/transform/pii_plugin.py),
+    so the key is in no compiled SQL. unit_tests: may pass vars pii_key_ipad / pii_key_opad instead. -#}
 {% macro pii_pseudonym(column) -%}
     {{ return(adapter.dispatch('pii_pseudonym', 'salesmp')(column)) }}
 {%- endmacro %}
 
-{#- trap: DuckDB has no hmac(); sha256 over blobs (unhex, ||, encode) builds it from two digests.
-    Spark would use its own sha2 over binary concatenation the same way. -#}
+{#- trap: DuckDB has no hmac(); sha256 over blobs (unhex, ||, encode) builds it from two digests. -#}
 {% macro default__pii_pseudonym(column) -%}
-    case when {{ column }} is not null then
-        sha256(unhex('{{ var("pii_key_opad") }}') || unhex(sha256(unhex('{{ var("pii_key_ipad") }}') || encode(lower(trim({{ column }}))))))
+    {%- set ipad = "'" ~ var('pii_key_ipad') ~ "'" if var('pii_key_ipad', none) else "getvariable('salesmp_pii_ipad')" -%}
+    {%- set opad = "'" ~ var('pii_key_opad') ~ "'" if var('pii_key_opad', none) else "getvariable('salesmp_pii_opad')" -%}
+    case
+        when {{ column }} is null then null
+        when {{ ipad }} is null or {{ opad }} is null then
+            error('No PII key on this connection: dbt needs the pii_plugin of dbt/profiles.yml (run it through salesmp or make).')
+        else sha256(unhex({{ opad }}) || unhex(sha256(unhex({{ ipad }}) || encode(lower(trim({{ column }}))))))
     end
 {%- endmacro %}

@@ -87,19 +87,6 @@
     (cast(extract(year from {{ month_start }}) as bigint) * 12 + cast(extract(month from {{ month_start }}) as bigint))
 {%- endmacro %}
 
-{#- Hex SHA-256 of a text. -#}
-{% macro salesmp_sha256(expr) -%}
-    {{ return(adapter.dispatch('salesmp_sha256', 'salesmp')(expr)) }}
-{%- endmacro %}
-{# trap: DuckDB's sha256 takes text and returns lowercase hex directly. #}
-{% macro default__salesmp_sha256(expr) -%}
-    sha256({{ expr }})
-{%- endmacro %}
-{# trap: Spark has no sha256(); sha2(x, 256) is the same digest in lowercase hex. #}
-{% macro spark__salesmp_sha256(expr) -%}
-    sha2({{ expr }}, 256)
-{%- endmacro %}
-
 {#- Continuous percentile (linear interpolation) as an aggregate, DOUBLE. -#}
 {% macro salesmp_percentile_cont(expr, fraction) -%}
     {{ return(adapter.dispatch('salesmp_percentile_cont', 'salesmp')(expr, fraction)) }}

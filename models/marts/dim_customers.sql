@@ -1,14 +1,14 @@
--- Conformed customer dimension: the customer master (latest record, PII hashed and masked) plus an
+-- Conformed customer dimension: the customer master (latest record, PII only as keyed pseudonyms and masks) plus an
 -- inferred member for every customer_id seen in the facts but unknown to the master.
 with known as (
     select
         customer_id,
         customer_type,
-        name_sha256,
+        name_pseudonym,
         name_masked,
-        phone_sha256,
+        phone_pseudonym,
         phone_masked,
-        email_sha256,
+        email_pseudonym,
         email_masked,
         region,
         industry,
@@ -37,11 +37,11 @@ inferred as (
     select
         seen_in_facts.customer_id,
         cast(null as varchar) as customer_type,
-        cast(null as varchar) as name_sha256,
+        cast(null as varchar) as name_pseudonym,
         cast(null as varchar) as name_masked,
-        cast(null as varchar) as phone_sha256,
+        cast(null as varchar) as phone_pseudonym,
         cast(null as varchar) as phone_masked,
-        cast(null as varchar) as email_sha256,
+        cast(null as varchar) as email_pseudonym,
         cast(null as varchar) as email_masked,
         cast(null as varchar) as region,
         cast(null as varchar) as industry,
@@ -62,11 +62,11 @@ customers as (
 select
     customer_id,
     customer_type,
-    name_sha256,
+    name_pseudonym,
     name_masked,
-    phone_sha256,
+    phone_pseudonym,
     phone_masked,
-    email_sha256,
+    email_pseudonym,
     email_masked,
     region,
     industry,

@@ -1,4 +1,4 @@
--- Customer master, latest record per customer_id; name, phone and email only hashed and masked.
+-- Customer master, latest record per customer_id; name, phone and email only as keyed pseudonyms and masks.
 with records as (
     select
         {{ raw_column_list('customers', indent=8) }},
@@ -9,11 +9,11 @@ with records as (
 select
     customer_id,
     customer_type,
-    {{ salesmp_pii_hash('name') }} as name_sha256,
+    {{ pii_pseudonym('name') }} as name_pseudonym,
     {{ salesmp_mask_name('name') }} as name_masked,
-    {{ salesmp_pii_hash('phone') }} as phone_sha256,
+    {{ pii_pseudonym('phone') }} as phone_pseudonym,
     {{ salesmp_mask_phone('phone') }} as phone_masked,
-    {{ salesmp_pii_hash('email') }} as email_sha256,
+    {{ pii_pseudonym('email') }} as email_pseudonym,
     {{ salesmp_mask_email('email') }} as email_masked,
     region,
     industry,
