@@ -108,3 +108,53 @@ def test_dbt_reads_only_the_days_arrivals(daily):
         ).fetchone()
         if expected is not None:
             assert monetary is not None and monetary[0] == expected
+
+
+@pytest.fixture(scope="module")
+def rerun_old_day(daily):
+    """After the daily run: a late file lands in an old day's folder and that day alone is run again,
+    as the README advises and as landing_zone_sensor requests for a changed old folder. Requested
+    after the tests above (they read the state the daily run left)."""
+    warehouse: Path = daily["warehouse"]
+    old_day = START + timedelta(days=5)
+    queries = {
+        "rfm": "SELECT count(*), max(as_of_date) FROM marts.mart_customer_rfm",
+        "history": "SELECT count(*), count(DISTINCT as_of_date) FROM marts.mart_customer_rfm_history",
+        "churn": "SELECT count(*) FROM marts.mart_churn_warning",
+        "fct": "SELECT count(*) FROM marts.fct_orders",
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        before = {k: con.execute(q).fetchone() for k, q in queries.items()}
+    day_file = sorted((warehouse.parent / "landing" / "orders" / old_day.isoformat()).glob("*.csv"))[0]
+    header, row = day_file.read_text().splitlines()[:2]
+    fields = row.split(",")
+    fields[header.split(",").index("order_id")] = "ORD-LATE-OLD-DAY"
+    (day_file.parent / "orders_late.csv").write_text(header + "\n" + ",".join(fields) + "\n")
+    day = old_day.isoformat()
+    result = run_salesmp(["run", "--from", day, "--to", day], salesmp_env(warehouse.parent))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = {k: con.execute(q).fetchone() for k, q in queries.items()}
+        late = con.execute("SELECT count(*) FROM marts.fct_orders WHERE order_id = 'ORD-LATE-OLD-DAY'").fetchone()[0]
+    serving = duckdb.connect(str(daily["serving"]), read_only=True)
+    try:
+        published_history = serving.execute("SELECT count(*) FROM mart_customer_rfm_history").fetchone()[0]
+    finally:
+        serving.close()
+    return {"result": result, "before": before, "after": after, "late": late,
+            "published_history": published_history}
+
+
+def test_rerunning_an_old_day_keeps_the_marts_as_of_the_latest_day(rerun_old_day):
+    """The rerun succeeds, loads the late order, and neither rewinds the marts to the old day nor
+    deletes the later month snapshots of mart_customer_rfm_history (it did: the as-of gate failed
+    and the next daily run published the history empty)."""
+    result = rerun_old_day["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    before, after = rerun_old_day["before"], rerun_old_day["after"]
+    assert rerun_old_day["late"] == 1
+    assert after["fct"] == (before["fct"][0] + 1,)
+    assert after["rfm"][1] == before["rfm"][1] == LAST  # still as of the latest arrival
+    assert after["rfm"][0] >= before["rfm"][0]
+    assert after["history"] == before["history"]  # every month-end snapshot kept
+    assert (after["churn"][0] > 0) == (before["churn"][0] > 0)
+    assert rerun_old_day["published_history"] == after["history"][0]

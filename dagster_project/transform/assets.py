@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,22 @@ def dbt_env() -> dict[str, str]:
     }
 
 
+def latest_loaded_day(settings) -> date | None:
+    """The latest partition in raw.ingest_log, None before the first load."""
+    from dagster_project.resources import connect_duckdb
+
+    if not settings.warehouse.exists():
+        return None
+    con = connect_duckdb(settings.warehouse, tz=settings.tz, memory_limit="256MB", threads=1, read_only=True)
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'ingest_log'"
+        ).fetchone()[0]
+        return con.execute("SELECT max(partition_date) FROM raw.ingest_log").fetchone()[0] if exists else None
+    finally:
+        con.close()
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -82,12 +98,18 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """
     days = run_days(context.run.tags)
     args = ["build", "--exclude-resource-type", "unit_test"]
-    if days:
-        window = {"min_date": days[0].isoformat(), "max_date": (days[-1] + timedelta(days=1)).isoformat()}
-        args += ["--vars", json.dumps(window)]  # max_date is exclusive
-    os.environ.update(dbt_env())
     settings = load_settings()
     pii_key.preflight(settings.warehouse, tz=settings.tz)  # one sentence, before dbt, on a refused key
+    if days:
+        # A rerun of old days rebuilds from its first day up to the latest day loaded, not to its own
+        # last day: the facts then hold every later day again and the marts stay as of D, the latest
+        # arrival (a window ending before D would rewind them and delete later month snapshots).
+        last = max(days[-1], latest_loaded_day(settings) or days[-1])
+        window = {"min_date": days[0].isoformat(), "max_date": (last + timedelta(days=1)).isoformat()}
+        args += ["--vars", json.dumps(window)]  # max_date is exclusive
+        if last > days[-1]:
+            context.log.info(f"Window extended to {last}, the latest day loaded, so the marts stay as of it.")
+    os.environ.update(dbt_env())
     # Unit tests check formulas on fixed rows, not data: `make test` runs them, daily runs skip them.
     yield from dbt.cli(args, context=context).stream()
 
