@@ -293,7 +293,8 @@ def test_sqlalchemy_client_sees_no_error_and_whole_builds_while_a_build_publishe
     base = built_pipeline["root"]
     for name in ("landing", "dagster_home", "site"):
         shutil.copytree(base / name, tmp_path / name, symlinks=True)
-    for name in ("warehouse.duckdb", "serving.duckdb"):
+    # The PII key travels with its warehouse: a copy with another key would be refused.
+    for name in ("warehouse.duckdb", "serving.duckdb", "pii.key"):
         shutil.copy(base / name, tmp_path / name)
     serving = Path(data_env["SALESMP_SERVING"])
     # A new connection per query (NullPool): the serving file is replaced by rename, and only a new

@@ -232,7 +232,8 @@ ERROR_CASES = {
 def _copy_state(base: Path, target: Path) -> None:
     for name in ("landing", "dagster_home", "site"):
         shutil.copytree(base / name, target / name)
-    for name in ("warehouse.duckdb", "serving.duckdb"):
+    # The PII key travels with its warehouse: a copy with another key would be refused.
+    for name in ("warehouse.duckdb", "serving.duckdb", "pii.key"):
         shutil.copy(base / name, target / name)
 
 
