@@ -47,3 +47,36 @@
             _partition_date desc, _source_file desc, _line_number desc
     )
 {%- endmacro %}
+
+{#- Whether a stored row's _partition_date is a day the run re-reads from raw: on or after the
+    window's first day on an incremental run with a window (every day otherwise). The raw rows of
+    those days replace whatever an earlier delivery of them left in a table. -#}
+{% macro in_arrival_window(column) -%}
+    {%- set min_date = var('min_date', none) -%}
+    {%- if min_date and this is not none and is_incremental() -%}
+        ({{ column }} >= cast('{{ salesmp_iso_date(min_date) }}' as date))
+    {%- else -%}
+        (1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of the incremental facts: delete the stored rows of window days whose key no raw
+    record of the window names any more (a re-delivered day that withdrew them). Their other records,
+    from before the window, were ranked by latest_arrivals_ctes and have replaced them already; a row
+    still on a window day has none. raw_keys maps a key column to its expression over raw when it
+    is not a raw column (int_order_versions' arrival_month). -#}
+{% macro withdraw_missing_keys(feed, key_columns, raw_keys={}) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as stored
+        where
+            {{ in_arrival_window('stored._partition_date') }}
+            and not exists (
+                select 1 from {{ source('raw', feed) }} as arrived
+                where
+                    {{ arrival_window('arrived._partition_date') }}
+                    {%- for key in key_columns %}
+                    and {{ raw_keys.get(key, 'arrived.' ~ key) }} = stored.{{ key }}
+                    {%- endfor %}
+            )
+    {%- endif -%}
+{%- endmacro %}

@@ -20,9 +20,16 @@
     {{ raw_feed_columns(feed) | join(',\n' ~ ' ' * indent) }}
 {%- endmacro %}
 
-{#- The CTEs every incremental fact shares, ending in `ranked` (record_rank 1 = the latest record):
-    `arrivals` reads the raw rows of the run's arrival window; on an incremental run `candidates` adds
-    the stored rows of the same keys, so a late-arriving older record never overwrites a newer one. -#}
+{#- The CTEs every incremental fact shares, ending in `ranked` (record_rank 1 = the latest record).
+    `arrivals` reads the raw rows of the run's arrival window. On an incremental run the raw rows of
+    the window days are the whole truth about those days (a re-delivered day replaces its partition),
+    so `candidates` adds, for the keys the window names:
+    - the stored rows that came from before the window (a late-arriving older record never
+      overwrites a newer one);
+    - for keys whose stored row came from a window day (`redelivered`), their raw records from before
+      the window, since the stored row may be one the new delivery withdrew.
+    A stored row of a window day whose key no raw record of the window names any more is deleted by
+    the post-hook `withdraw_missing_keys`, so the fact equals a full build of the same raw. -#}
 {% macro latest_arrivals_ctes(feed, key_columns, has_updated_at) -%}
 arrivals as (
     select
@@ -31,6 +38,14 @@ arrivals as (
     where {{ arrival_window() }}
 ),
 
+{% if is_incremental() %}
+    redelivered as (
+        select {{ key_columns | join(', ') }}
+        from {{ this }}
+        where {{ in_arrival_window('_partition_date') }}
+    ),
+{% endif %}
+
 candidates as (
     select * from arrivals
     {% if is_incremental() %}
@@ -38,10 +53,22 @@ candidates as (
         select
             stored.{{ raw_feed_columns(feed) | join(',\n            stored.') }}
         from {{ this }} as stored
-        where exists (
-            select 1 from arrivals
-            where {% for key in key_columns %}arrivals.{{ key }} = stored.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
-        )
+        where
+            not {{ in_arrival_window('stored._partition_date') }}
+            and exists (
+                select 1 from arrivals
+                where {{ keys_match('arrivals', 'stored', key_columns) }}
+            )
+        union all
+        select
+            earlier.{{ raw_feed_columns(feed) | join(',\n            earlier.') }}
+        from {{ source('raw', feed) }} as earlier
+        where
+            not {{ in_arrival_window('earlier._partition_date') }}
+            and exists (
+                select 1 from redelivered
+                where {{ keys_match('redelivered', 'earlier', key_columns) }}
+            )
     {% endif %}
 ),
 
@@ -51,4 +78,9 @@ ranked as (
         {{ latest_record_rank(key_columns, has_updated_at) }} as record_rank
     from candidates
 )
+{%- endmacro %}
+
+{#- `left.k1 = right.k1 and ...` over the key columns. -#}
+{% macro keys_match(left, right, key_columns) -%}
+    {%- for key in key_columns %}{{ left }}.{{ key }} = {{ right }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor -%}
 {%- endmacro %}

@@ -11,7 +11,8 @@
 -- Per-customer purchase history as of D, kept up to date from the day's changes: an incremental run
 -- recomputes only the touched customers from their orders in fct_orders (merge on
 -- customer_id); every other row stays as stored. A touched customer left without any paid order
--- gets a row of zeros that the post-hook deletes, so the table equals a full build.
+-- gets a row of zeros that the post-hook deletes, so the table equals a full build. Finding the
+-- customers of withdrawn orders costs one pass over the paid facts (a count and a min per customer).
 with as_of as (
     select as_of_date from {{ ref('int_as_of_date') }}
 ),
@@ -20,6 +21,17 @@ with as_of as (
     window_orders as (
         select order_id from {{ source('raw', 'orders') }}
         where {{ arrival_window() }}
+    ),
+
+    fact_purchases as (
+        select
+            orders.customer_id,
+            count(*) filter (where orders.order_date <= as_of.as_of_date) as purchases,
+            min(orders.order_date) filter (where orders.order_date > as_of.as_of_date) as next_purchase_date
+        from {{ ref('fct_orders') }} as orders
+        cross join as_of
+        where orders.is_paid
+        group by orders.customer_id
     ),
 
     -- Touched: every customer any record of a window order ever named (the new and the previous
@@ -35,6 +47,15 @@ with as_of as (
         where
             stored.last_purchase_date > as_of.as_of_date
             or stored.next_purchase_date <= as_of.as_of_date
+        -- ... and customers a re-delivered day withdrew a paid order from: no raw record names that
+        -- order any more, but the stored purchase count or next purchase no longer matches the facts.
+        union
+        select stored.customer_id
+        from {{ this }} as stored
+        left join fact_purchases on stored.customer_id = fact_purchases.customer_id
+        where
+            stored.frequency != coalesce(fact_purchases.purchases, 0)
+            or stored.next_purchase_date is distinct from fact_purchases.next_purchase_date
     ),
 {% endif %}
 

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key=['activity_date', 'channel_id'],
         on_schema_change='fail',
+        post_hook="{{ withdraw_missing_keys('channel_activity', ['activity_date', 'channel_id']) }}",
     )
 }}
 -- Daily traffic and spend, latest record per (activity_date, channel_id); incremental on arrival.

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key='ticket_id',
         on_schema_change='fail',
+        post_hook="{{ withdraw_missing_keys('complaints', ['ticket_id']) }}",
     )
 }}
 -- Complaint tickets, latest record per ticket_id; incremental on the arrival partition.

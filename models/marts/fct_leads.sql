@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key=['lead_id', 'stage'],
         on_schema_change='fail',
+        post_hook="{{ withdraw_missing_keys('leads', ['lead_id', 'stage']) }}",
     )
 }}
 -- Lead stages, latest record per (lead_id, stage); incremental on the arrival partition.

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key='order_id',
         on_schema_change='fail',
+        post_hook="{{ withdraw_missing_keys('orders', ['order_id']) }}",
     )
 }}
 -- Orders, latest record per order_id. Incremental on the arrival partition: a run reads the raw

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key='response_id',
         on_schema_change='fail',
+        post_hook="{{ withdraw_missing_keys('surveys', ['response_id']) }}",
     )
 }}
 -- Survey answers, latest record per response_id; incremental on the arrival partition.

@@ -80,8 +80,11 @@ def clone_build(source: Path, dest: Path, with_build: bool = True) -> dict[str, 
     return salesmp_env(dest)
 
 
-def clean_run(root: Path) -> dict[str, str]:
-    """A clean `salesmp run` over root/landing into a new warehouse: the reference a fault must equal."""
+def clean_run(root: Path, key_from: Path | None = None) -> dict[str, str]:
+    """A clean `salesmp run` over root/landing into a new warehouse: the reference a fault must equal.
+    key_from: a build folder whose PII key the clean build uses, so the pseudonyms compare equal."""
+    if key_from is not None:
+        shutil.copy2(key_from / "pii.key", root / "pii.key")
     env = salesmp_env(root)
     result = run_salesmp(["run"], env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
