@@ -19,7 +19,7 @@ import pytest
 from dagster_project.generator import generate_landing_zone
 from tests.conftest import run_salesmp, salesmp_env
 
-START = date(2025, 3, 1)
+START = date(2025, 2, 10)  # 24 days over the February month end: one month snapshot
 DAYS = 24
 LAST = START + timedelta(days=DAYS - 1)
 # The files of a build that a copy needs (the PII key goes with its warehouse).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -100,11 +100,16 @@ def week(fault_baseline, tmp_path_factory, monkeypatch_module):
 
     late_order = _add_late_order(landing)
     steps["late"] = _run(env, LATE_DAY, LATE_DAY)
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        steps["late_as_of"] = con.execute("SELECT DISTINCT as_of_date FROM marts.mart_customer_rfm").fetchall()
+        steps["late_snapshots"] = con.execute(
+            "SELECT DISTINCT as_of_date FROM marts.mart_customer_rfm_history ORDER BY 1"
+        ).fetchall()
 
     seen = json.dumps(landing_days(landing), sort_keys=True)
     withdrawn = _redeliver_half(landing)
     steps["requests"] = _sensor_requests(env, seen, monkeypatch_module)
-    steps["redelivered"] = [_run(env, *map(type(START).fromisoformat, r)) for r in steps["requests"]]
+    steps["redelivered"] = [_run(env, *map(date.fromisoformat, r)) for r in steps["requests"]]
 
     good_day = {p: p.read_bytes() for p in (landing / "orders" / BROKEN_DAY.isoformat()).glob("*.csv")}
     amounts_times_100(landing, BROKEN_DAY)
@@ -135,6 +140,9 @@ def _ok(result) -> None:
 def test_each_recovery_run_succeeds(week):
     steps = week["steps"]
     _ok(steps["late"])
+    # the rerun of an old day neither rewinds the marts to it nor drops the month snapshot after it
+    assert steps["late_as_of"] == [(LAST,)]
+    assert steps["late_snapshots"] == [(date(2025, 2, 28),)]
     assert steps["requests"] == [(REDELIVERED_DAY.isoformat(), REDELIVERED_DAY.isoformat())]
     for result in steps["redelivered"]:
         _ok(result)
