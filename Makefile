@@ -25,10 +25,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Headless Chromium and ChromeDriver from Debian, for the tests whose product is a page.
+# Headless Chromium and ChromeDriver from Debian, for the tests whose product is a page, and the CJK
+# fonts the Chinese reports are drawn with (screenshots show the characters, not boxes).
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	   fonts-noto-cjk fontconfig >/dev/null)
 
 # The dbt manifest is prepared at build time, never parsed when the Dagster definitions load.
 dbt/target/manifest.json: $(VENV)/.installed $(shell find models seeds dbt -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null | grep -v '^dbt/target')
@@ -45,7 +47,7 @@ demo: $(VENV)/.installed dbt/target/manifest.json
 	@echo "Parquet exports of the marts: $(SALESMP_SITE)/parquet/"
 	@echo "Data Docs (quality): $(SALESMP_SITE)/data_docs/index.html"
 	@echo "dbt lineage docs: $(SALESMP_SITE)/docs/index.html (serve them with: make docs)"
-	@echo "Monthly reports: $(SALESMP_SITE)/reports/YYYY-MM/channel_efficiency.html and customer_value.html"
+	@echo "Monthly reports: $(SALESMP_SITE)/reports/YYYY-MM/channel_efficiency.html and customer_value.html (Chinese; .en.html in English)"
 	@echo
 	@echo "Open the Dagster UI with: make ui   (then http://127.0.0.1:3000)"
 

@@ -78,13 +78,19 @@ def test_reports_say_which_feed_was_not_delivered(orders_only):
     root, _, result = orders_only
     assert result.returncode == 0
     month = root / "site" / "reports" / f"{START:%Y-%m}"
-    customer = (month / "customer_value.html").read_text(encoding="utf-8")
-    channel = (month / "channel_efficiency.html").read_text(encoding="utf-8")
+    customer = (month / "customer_value.en.html").read_text(encoding="utf-8")
+    channel = (month / "channel_efficiency.en.html").read_text(encoding="utf-8")
     # Orders and customers were delivered: their charts are drawn, the survey and lead charts say why not.
     assert "No survey feed delivered, so this chart is empty" in customer
     assert "No order feed delivered" not in customer and 'id="customer-rfm_segments"' in customer
     assert "No lead feed delivered, so this chart is empty" in channel
     assert "No complaint feed delivered, so this chart is empty" in channel
+    # The Chinese pages (the default <name>.html) say the same.
+    zh_customer = (month / "customer_value.html").read_text(encoding="utf-8")
+    assert zh_customer == (month / "customer_value.zh.html").read_text(encoding="utf-8")
+    assert "问卷数据源从未交付任何行，因此此图为空" in zh_customer and 'id="customer-rfm_segments"' in zh_customer
+    zh_channel = (month / "channel_efficiency.zh.html").read_text(encoding="utf-8")
+    assert "线索数据源从未交付任何行" in zh_channel and "投诉数据源从未交付任何行" in zh_channel
 
 
 def test_folders_the_loader_does_not_read_are_reported_with_their_path(orders_only):

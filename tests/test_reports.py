@@ -17,6 +17,7 @@ import pytest
 
 from tests import browser
 
+LANGS = ("zh", "en")
 DATA_MONTHS = [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)]  # the fixture's 95 days
 EMPTY_MONTH = date(2024, 12, 1)  # before the first landing day
 ENV_KEYS = ("SALESMP_LANDING", "SALESMP_WAREHOUSE", "SALESMP_SERVING", "SALESMP_SITE", "DAGSTER_HOME", "SALESMP_TZ")
@@ -63,8 +64,20 @@ def reports(built_pipeline) -> dict:
     }
 
 
-def page(reports: dict, month: date, name: str) -> Path:
-    return reports["site"] / "reports" / f"{month:%Y-%m}" / f"{name}.html"
+def page(reports: dict, month: date, name: str, lang: str | None = None) -> Path:
+    """<name>.html (the default language) or <name>.<lang>.html."""
+    suffix = f".{lang}.html" if lang else ".html"
+    return reports["site"] / "reports" / f"{month:%Y-%m}" / f"{name}{suffix}"
+
+
+def channel_labels(reports: dict) -> dict[str, str]:
+    """How a page names each channel: the master's current name, with the id when two share it."""
+    channels = serving_frame(reports, "select channel_id, channel_name from dim_channels where is_current")
+    shared = channels["channel_name"].value_counts()
+    return {
+        r.channel_id: (f"{r.channel_name} {r.channel_id}" if shared[r.channel_name] > 1 else r.channel_name)
+        for r in channels.itertuples()
+    }
 
 
 def serving_frame(reports: dict, sql: str) -> pd.DataFrame:
@@ -80,10 +93,15 @@ def test_every_month_is_a_dagster_materialization_with_two_files(reports):
     assert reports["paths"] == [page(reports, m, n) for m in months for n in ("channel_efficiency", "customer_value")]
     assert {m.isoformat() for m in months} <= set(reports["materialized"])
     for path in reports["paths"]:
-        text = path.read_text(encoding="utf-8")
-        assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
-        # Self-contained: no external script, style sheet or image.
-        assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", text), path
+        # Both languages beside it; <name>.html is the default language, Chinese (SALESMP_REPORT_LANG unset).
+        zh, en = (path.with_name(path.name.replace(".html", f".{lang}.html")) for lang in LANGS)
+        assert path.read_bytes() == zh.read_bytes(), path
+        assert '<html lang="zh-CN">' in zh.read_text(encoding="utf-8") and '<html lang="en">' in en.read_text()
+        for variant in (zh, en):
+            text = variant.read_text(encoding="utf-8")
+            assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+            # Self-contained: no external script, style sheet or image.
+            assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", text), variant
     assert not list(reports["site"].glob("reports/*/.*.tmp")), "a temporary file was left behind"
 
 
@@ -107,22 +125,24 @@ def _screenshot(driver, name: str) -> Path:
     return path
 
 
-def test_pages_render_offline_with_data_in_every_chart(reports):
+@pytest.mark.parametrize("lang", LANGS)
+def test_pages_render_offline_with_data_in_every_chart(reports, lang):
+    no_data = {"en": "No data was published for 2024-12", "zh": "2024-12 没有发布任何数据"}[lang]
     with browser.chromium() as driver:
         for month in [EMPTY_MONTH, *DATA_MONTHS]:
             for name in ("channel_efficiency", "customer_value"):
-                path = page(reports, month, name)
+                path = page(reports, month, name, lang)
                 browser.open_page(driver, path.as_uri())
                 charts = _wait_for_charts(driver)
-                where = f"{name} {month:%Y-%m}"
+                where = f"{name} {month:%Y-%m} {lang}"
                 assert browser.console_errors(driver) == [], where
                 resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
                 assert [r for r in resources if not r.startswith(("file:", "data:", "blob:"))] == [], where
-                shot = _screenshot(driver, f"report_{name}_{month:%Y-%m}.png")
+                shot = _screenshot(driver, f"report_{name}_{month:%Y-%m}.{lang}.png")
                 assert shot.stat().st_size > 10_000, where
                 if month == EMPTY_MONTH:
                     assert charts == [], where
-                    assert "No data was published for 2024-12" in driver.page_source
+                    assert no_data in driver.page_source
                     continue
                 assert len(charts) >= (6 if name == "channel_efficiency" else 3), (where, charts)
                 for chart in charts:
@@ -157,28 +177,34 @@ def test_churn_list_size_and_revenue_at_risk_match_the_mart_definition(reports):
     at_risk = sum(warned["m3"], Decimal("0"))
     assert by_streak[1] > 0 and by_streak[2] > 0, "the fixture should have declining customers"
 
+    money = f"{at_risk:,.2f}"
+    expect = {
+        "en": (f"Churn warning: {len(warned)} customer(s)", f"revenue at risk {money} yuan", f"{money} yuan",
+               "kept for the last complete month"),
+        "zh": (f"流失预警：{len(warned)} 位客户", f"每月风险收入 {money} 元", f"{money} 元", "只保留截至"),
+    }
     with browser.chromium() as driver:
-        browser.open_page(driver, page(reports, m0, "customer_value").as_uri())
-        _wait_for_charts(driver)
-        shown = dict(
-            driver.execute_script(
-                "return Array.from(document.querySelectorAll('.figure')).map(e => "
-                "[e.dataset.figure, e.querySelector('b').textContent])"
+        for lang, (warned_text, at_risk_text, at_risk_figure, elsewhere) in expect.items():
+            browser.open_page(driver, page(reports, m0, "customer_value", lang).as_uri())
+            _wait_for_charts(driver)
+            shown = dict(
+                driver.execute_script(
+                    "return Array.from(document.querySelectorAll('.figure')).map(e => "
+                    "[e.dataset.figure, e.querySelector('b').textContent])"
+                )
             )
-        )
-        summary = driver.execute_script("return document.getElementById('summary').innerText")
-        shown_streaks = driver.execute_script(
-            "return Array.from(document.getElementById('customer-churn_chart')._fullData[0].y)"
-        )
-        # Other months say where the list is instead of showing one.
-        source = browser.open_page(driver, page(reports, date(2025, 2, 1), "customer_value").as_uri())
-        assert "kept for the last complete month" in source and "2025-03" in source
-    assert shown_streaks == by_streak
-    assert shown["recent buyers watched"] == f"{len(churn):,}"
-    assert shown["customers on the churn-warning list"] == f"{len(warned):,}"
-    assert shown["revenue at risk per month (their m3 spend)"] == f"{at_risk:,.2f} yuan"
-    assert f"Churn warning: {len(warned)} customer(s)" in summary
-    assert f"revenue at risk {at_risk:,.2f} yuan" in summary
+            summary = driver.execute_script("return document.getElementById('summary').innerText")
+            shown_streaks = driver.execute_script(
+                "return Array.from(document.getElementById('customer-churn_chart')._fullData[0].y)"
+            )
+            assert shown_streaks == by_streak, lang
+            assert shown["watched"] == f"{len(churn):,}", lang
+            assert shown["warned"] == f"{len(warned):,}", lang
+            assert shown["at_risk"] == at_risk_figure, lang
+            assert warned_text in summary and at_risk_text in summary, (lang, summary)
+            # Other months say where the list is instead of showing one.
+            source = browser.open_page(driver, page(reports, date(2025, 2, 1), "customer_value", lang).as_uri())
+            assert elsewhere in source and "2025-03" in source, lang
 
 
 def test_roi_top_share_and_cac_flags_match_the_definition(reports):
@@ -189,6 +215,8 @@ def test_roi_top_share_and_cac_flags_match_the_definition(reports):
         "from mart_channel_health",
     )
     health["month"] = pd.to_datetime(health["month"]).dt.date
+    labels = channel_labels(reports)
+    assert any(not label.isascii() for label in labels.values()), "the master names channels in Chinese"
     with browser.chromium() as driver:
         for month in DATA_MONTHS:
             rows = health[health["month"] == month]
@@ -205,18 +233,28 @@ def test_roi_top_share_and_cac_flags_match_the_definition(reports):
                 if pd.notna(r.cac) and pd.notna(r.clv) and Decimal(r.cac) > Decimal("0.3") * Decimal(r.clv)
             }
 
-            browser.open_page(driver, page(reports, month, "channel_efficiency").as_uri())
-            _wait_for_charts(driver)
-            marked = driver.execute_script(
-                "const t = document.getElementById('channel-roi_ranking').data[0];"
-                "return t.y.filter((c, i) => t.text[i].includes('top 20%'));"
-            )
-            bars = driver.execute_script("return document.getElementById('channel-roi_ranking').data[0].y")
-            summary = driver.execute_script("return document.getElementById('summary').innerText")
-            assert set(marked) == top, month
-            assert set(bars) == set(roi), month
-            assert f"CAC above 30% of CLV: {len(over)} channel(s) this month" in summary, month
-            assert re.search(rf"ROI top 20%: {re.escape(', '.join(sorted(top)))}[;.]", summary), month
+            for lang in LANGS:
+                browser.open_page(driver, page(reports, month, "channel_efficiency", lang).as_uri())
+                _wait_for_charts(driver)
+                # The bars are labelled with the channel names; customdata keeps the ids.
+                trace = "document.getElementById('channel-roi_ranking').data[0]"
+                bars = driver.execute_script(f"return {trace}.y")
+                ids = driver.execute_script(f"return {trace}.customdata")
+                marked = driver.execute_script(
+                    f"const t = {trace}; return t.customdata.filter((c, i) => t.text[i].includes('★'));"
+                )
+                summary = driver.execute_script("return document.getElementById('summary').innerText")
+                where = (month, lang)
+                assert set(marked) == top, where
+                assert set(ids) == set(roi), where
+                assert bars == [labels[c] for c in ids], where
+                named_top = sorted(labels[c] for c in top)
+                if lang == "en":
+                    assert f"CAC above 30% of CLV: {len(over)} channel(s) this month" in summary, where
+                    assert re.search(rf"ROI top 20%: {re.escape(', '.join(named_top))}[;.]", summary), where
+                else:
+                    assert f"CAC 高于 CLV 的 30%：本月 {len(over)} 个渠道" in summary, where
+                    assert re.search(rf"ROI 前 20%：{re.escape('、'.join(named_top))}[；。]", summary), where
 
 
 def test_segment_changes_in_the_summary_match_the_history(reports):
@@ -228,14 +266,44 @@ def test_segment_changes_in_the_summary_match_the_history(reports):
     change = counts[date(2025, 3, 1)] - counts[date(2025, 2, 1)]
     grew = sorted(((s, int(n)) for s, n in change.items() if n > 0), key=lambda sn: (-sn[1], sn[0]))
     shrank = sorted(((s, int(n)) for s, n in change.items() if n < 0), key=lambda sn: (sn[1], sn[0]))
-    expected = (
-        "RFM segments since 2025-02: grew "
-        + (", ".join(f"{s} +{n}" for s, n in grew) or "none")
-        + "; shrank "
-        + (", ".join(f"{s} {n}" for s, n in shrank) or "none")
-        + "."
-    )
-    assert expected in page(reports, date(2025, 3, 1), "customer_value").read_text(encoding="utf-8")
+    def sentence(head: str, grew_word: str, shrank_word: str, sep: str, none: str, end: str) -> str:
+        return (
+            head
+            + grew_word
+            + (sep.join(f"{s} +{n}" for s, n in grew) or none)
+            + shrank_word
+            + (sep.join(f"{s} {n}" for s, n in shrank) or none)
+            + end
+        )
+
+    march = date(2025, 3, 1)
+    expected = sentence("RFM segments since 2025-02: ", "grew ", "; shrank ", ", ", "none", ".")
+    assert expected in page(reports, march, "customer_value", "en").read_text(encoding="utf-8")
+    expected_zh = sentence("自 2025-02 以来 RFM 分群：", "增长 ", "；减少 ", "、", "无", "。")
+    assert expected_zh in page(reports, march, "customer_value", "zh").read_text(encoding="utf-8")
+
+
+def test_chinese_pages_have_their_font_and_no_english_sentence(reports):
+    """The Chinese pages ask for Noto Sans CJK SC, which fontconfig (Chromium's font source) has, and
+    their summaries hold no sentence of the English catalogue."""
+    import subprocess
+
+    match = subprocess.run(["fc-match", "Noto Sans CJK SC"], capture_output=True, text=True, check=True).stdout
+    assert "Noto Sans CJK" in match, match
+    zh = page(reports, date(2025, 3, 1), "channel_efficiency", "zh").read_text(encoding="utf-8")
+    summary = re.search(r'<section id="summary".*?</section>', zh, re.S).group(0)
+    assert "Noto Sans CJK SC" in zh and "渠道效能月报" in zh
+    for english in ("CAC above", "ROI top", "KPI scorecard:", "Complaints:", "Channel conflict:"):
+        assert english not in summary, english
+
+
+def test_report_language_setting_names_the_variable():
+    from dagster_project.errors import UserError
+    from dagster_project.reports.messages import report_lang
+
+    assert report_lang("") == "zh" and report_lang("EN") == "en"
+    with pytest.raises(UserError, match="SALESMP_REPORT_LANG='fr' is not a report language"):
+        report_lang("fr")
 
 
 def test_build_reports_refuses_with_one_sentence(tmp_path, monkeypatch):

@@ -67,11 +67,24 @@ class MonthData:
     nps: pd.DataFrame
     rfm: pd.DataFrame
     rfm_previous: pd.DataFrame
-    rfm_source: str
+    rfm_source: tuple[str, dict]  # a messages.py key and its figures
     churn: pd.DataFrame
     loyalty: pd.DataFrame
-    notes: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, tuple[str, dict]] = field(default_factory=dict)  # section: (messages key, figures)
     undelivered: frozenset[str] = frozenset()
+
+    def channel_label(self, channel_id: str) -> str:
+        """A channel as the charts and sentences name it: its name as the master delivers it, with the
+        id only when two current channels share the name; the id alone when the master has no name."""
+        names = dict(zip(self.channels["channel_id"], self.channels["channel_name"], strict=False))
+        name = names.get(channel_id)
+        if name is None or pd.isna(name) or not str(name).strip():
+            return str(channel_id)
+        shared = int((self.channels["channel_name"] == name).sum()) > 1
+        return f"{name} {channel_id}" if shared else str(name)
+
+    def channel_labels(self, ids) -> list[str]:
+        return [self.channel_label(c) for c in ids]
 
     @property
     def has_data(self) -> bool:
@@ -120,34 +133,31 @@ def read_month(serving: Path, month: date) -> MonthData:
         channels = _rows(
             con, "select channel_id, channel_name, channel_type from dim_channels where is_current order by 1"
         )
-        notes: dict[str, str] = {}
+        notes: dict[str, tuple[str, dict]] = {}
         undelivered = frozenset(undelivered_feeds(con) or ())
         # RFM as of the month's end: the history for complete months, the current mart for the month of D.
         if as_of is not None and month_end(month) <= as_of:
             rfm = _rows(con, f"select * from mart_customer_rfm_history {by_month}", [month])
-            rfm_source = f"as of the month end {month_end(month)} (mart_customer_rfm_history)"
+            rfm_source = ("rfm.month_end", {"day": month_end(month)})
         elif as_of is not None and month == as_of.replace(day=1):
             rfm = _rows(con, "select * from mart_customer_rfm")
-            rfm_source = f"month to date, as of D = {as_of} (mart_customer_rfm; the month is not complete)"
+            rfm_source = ("rfm.month_to_date", {"as_of": as_of})
         else:
             rfm = _rows(con, "select * from mart_customer_rfm where false")
-            rfm_source = "no snapshot: the month is after the as-of date of the data"
+            rfm_source = ("rfm.none", {})
         rfm_previous = _rows(con, f"select * from mart_customer_rfm_history {by_month}", [prev])
         churn = _rows(con, f"select * from mart_churn_warning {by_month}", [month])
         loyalty = _rows(con, "select * from mart_loyalty where false")
         if as_of is not None:
             m0 = last_complete_month(as_of)
             if churn.empty:
-                notes["churn"] = (
-                    f"The churn-warning list is kept for the last complete month as of D = {as_of}, "
-                    f"which is {m0:%Y-%m}; it is in that month's report."
-                )
+                notes["churn"] = ("note.churn_elsewhere", {"as_of": as_of, "m0": f"{m0:%Y-%m}"})
             if month in (m0, as_of.replace(day=1)):
                 loyalty = _rows(con, "select * from mart_loyalty")
             else:
                 notes["loyalty"] = (
-                    f"Loyalty tiers are kept as of D = {as_of} only; they are shown in the reports of "
-                    f"{m0:%Y-%m} and {as_of:%Y-%m}."
+                    "note.loyalty_elsewhere",
+                    {"as_of": as_of, "m0": f"{m0:%Y-%m}", "d_month": f"{as_of:%Y-%m}"},
                 )
     finally:
         con.close()

@@ -1,29 +1,50 @@
-"""The written summary of each report: what changed against the previous month, in short sentences.
+"""The written summary of each report: what changed against the previous month, in short sentences,
+in the report's language (messages.py).
 
-Every sentence reads a flag or a figure the marts already computed (thresholds live in the seeds and
-the mart definitions); nothing here re-derives a business rule.
+Every sentence reads a flag or a figure the marts already computed, and every threshold it names
+comes from the seeds (`thresholds`); nothing here re-derives a business rule or retypes a number.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 
-from dagster_project.reports.month_data import MonthData, flag
+from dagster_project.reports.messages import join, money, percent, text, tier_name
+from dagster_project.reports.month_data import MonthData, flag, seed_value
 
-KPI_FLAGS = {
-    "attainment_ok": "revenue attainment",
-    "new_customers_ok": "new customers",
-    "retention_ok": "retention",
-    "repeat_purchase_ok": "repeat purchase rate",
-    "cycle_days_ok": "sales cycle",
-    "aov_growth_ok": "average order value growth",
-    "csat_ok": "CSAT",
-}
+KPI_FLAGS = (
+    "attainment_ok",
+    "new_customers_ok",
+    "retention_ok",
+    "repeat_purchase_ok",
+    "cycle_days_ok",
+    "aov_growth_ok",
+    "csat_ok",
+)
 
 
-def _ids(ids) -> str:
-    ids = sorted(ids)
-    return ", ".join(ids) if ids else "none"
+def thresholds() -> dict[str, str]:
+    """The seed thresholds the sentences and chart labels name, as the reports print them."""
+    response_minutes = int(seed_value("care_thresholds", "response_sla_minutes"))
+    return {
+        "ratio": percent(seed_value("mart_thresholds", "cac_clv_ratio")),
+        "months": str(int(seed_value("mart_thresholds", "cac_trigger_months"))),
+        "share": percent(seed_value("mart_thresholds", "roi_top_share")),
+        "streak": str(int(seed_value("care_thresholds", "churn_streak_months"))),
+        "decline": percent(1 - seed_value("care_thresholds", "churn_decline_ratio")),
+        "response_limit": (
+            f"{response_minutes // 60} 小时" if response_minutes % 60 == 0 else f"{response_minutes} 分钟"
+        ),
+        "resolution_limit": f"{int(seed_value('care_thresholds', 'resolution_sla_hours'))} 小时",
+    }
+
+
+def exact_sum(values: pd.Series) -> Decimal:
+    """The exact sum of a money column (DuckDB DECIMAL arrives in pandas as float64; every value has
+    two decimals, so its shortest repr is the exact amount)."""
+    return sum((Decimal(str(v)) for v in values if not pd.isna(v)), Decimal("0"))
 
 
 def _flag_changes(now: pd.DataFrame, before: pd.DataFrame, column: str) -> tuple[set[str], set[str]]:
@@ -33,42 +54,50 @@ def _flag_changes(now: pd.DataFrame, before: pd.DataFrame, column: str) -> tuple
     return on_now - on_before, on_before - on_now
 
 
-def churn_figures(churn: pd.DataFrame) -> dict[str, float]:
-    """The churn-warning list: its size, revenue at risk (their m3 spend) and lifetime revenue."""
+def churn_figures(churn: pd.DataFrame) -> dict:
+    """The churn-warning list: its size, revenue at risk (their m3 spend) and lifetime revenue, exact."""
     warned = churn[flag(churn["churn_warning"])] if not churn.empty else churn
     return {
         "customers": len(churn),
         "warned": len(warned),
-        "revenue_at_risk": float(warned["spend_m3"].sum()) if not warned.empty else 0.0,
-        "warned_monetary": float(warned["monetary"].sum()) if not warned.empty else 0.0,
+        "revenue_at_risk": exact_sum(warned["spend_m3"]) if not warned.empty else Decimal("0"),
+        "warned_monetary": exact_sum(warned["monetary"]) if not warned.empty else Decimal("0"),
     }
 
 
-def channel_summary(data: MonthData) -> list[str]:
+def channel_summary(data: MonthData, lang: str) -> list[str]:
     prev = f"{data.previous:%Y-%m}"
     if data.health.empty:
-        return [f"No channel rows were published for {data.month:%Y-%m}."]
+        return [text(lang, "sum.no_channel_rows", month=f"{data.month:%Y-%m}")]
+    th = thresholds()
+    ids = lambda values: join(lang, sorted(data.channel_label(c) for c in values))  # noqa: E731
+    end = text(lang, "sum.end")
     # Without rows of the previous month there is nothing to compare: no "turned on" lists then.
     compare = not data.health_previous.empty
-    lines = [] if compare else [f"No channel rows of {prev} were published, so nothing is compared."]
+    lines = [] if compare else [text(lang, "sum.nothing_compared", previous=prev)]
     on, off = _flag_changes(data.health, data.health_previous, "cac_over_30pct_clv")
     flagged = data.health.loc[flag(data.health["cac_over_30pct_clv"]), "channel_id"]
     lines.append(
-        f"CAC above 30% of CLV: {len(flagged)} channel(s) this month"
-        + (f"; turned on since {prev}: {_ids(on)}; turned off: {_ids(off)}." if compare else f": {_ids(flagged)}.")
+        text(lang, "sum.cac_flag", ratio=th["ratio"], count=len(flagged))
+        + (
+            text(lang, "sum.cac_flag_changes", previous=prev, on=ids(on), off=ids(off))
+            if compare
+            else text(lang, "sum.cac_flag_list", ids=ids(flagged))
+        )
     )
     optimise = data.health.loc[flag(data.health["optimisation_required"]), "channel_id"]
-    lines.append(f"Optimisation required (flag on for 3 months or more in a row): {_ids(optimise)}.")
+    lines.append(text(lang, "sum.optimise", months=th["months"], ids=ids(optimise)))
     on, off = _flag_changes(data.health, data.health_previous, "roi_top_20pct")
     top = data.health.loc[flag(data.health["roi_top_20pct"]), "channel_id"]
     lines.append(
-        f"ROI top 20%: {_ids(top)}" + (f"; entered since {prev}: {_ids(on)}; left: {_ids(off)}." if compare else ".")
+        text(lang, "sum.roi_top", share=th["share"], ids=ids(top))
+        + (text(lang, "sum.roi_top_changes", previous=prev, on=ids(on), off=ids(off)) if compare else end)
     )
     if not data.funnel.empty and not data.funnel_previous.empty:
         on, off = _flag_changes(data.funnel, data.funnel_previous, "below_benchmark")
-        lines.append(f"Funnel below its channel-type benchmark, newly: {_ids(on)}; recovered: {_ids(off)}.")
-    lines.extend(_kpi_lines(data))
-    lines.extend(_sla_lines(data))
+        lines.append(text(lang, "sum.funnel", on=ids(on), off=ids(off)))
+    lines.extend(_kpi_lines(data, lang))
+    lines.extend(_sla_lines(data, lang, th))
     if not data.conflict.empty:
         conflicting = data.conflict[data.conflict["conflict_orders"] > 0]
         before = (
@@ -78,9 +107,15 @@ def channel_summary(data: MonthData) -> list[str]:
         )
         new = set(conflicting["channel_id"]) - before if not data.conflict_previous.empty else set()
         lines.append(
-            f"Channel conflict: {len(conflicting)} partner channel(s) sold outside their regions "
-            f"({int(conflicting['conflict_orders'].sum())} orders, {conflicting['conflict_revenue'].sum():,.2f} "
-            f"yuan); new since {prev}: {_ids(new)}."
+            text(
+                lang,
+                "sum.conflict",
+                count=len(conflicting),
+                orders=int(conflicting["conflict_orders"].sum()),
+                revenue=money(lang, exact_sum(conflicting["conflict_revenue"])),
+                previous=prev,
+                new=ids(new),
+            )
         )
     return lines
 
@@ -95,45 +130,56 @@ def _all_row(df: pd.DataFrame) -> pd.Series | None:
     return rows.iloc[0] if not rows.empty else None
 
 
-def _kpi_lines(data: MonthData) -> list[str]:
+def _kpi_lines(data: MonthData, lang: str) -> list[str]:
     now, before = _all_row(data.kpis), _all_row(data.kpis_previous)
     if now is None:
         return []
-    met = [label for col, label in KPI_FLAGS.items() if is_true(now[col])]
-    text = f"KPI scorecard: {int(now['kpis_met'])} of {len(KPI_FLAGS)} KPIs met ({', '.join(met) or 'none'})"
+    name = lambda col: text(lang, f"kpi.{col}")  # noqa: E731
+    met = [name(col) for col in KPI_FLAGS if is_true(now[col])]
+    line = text(lang, "sum.kpis", met=int(now["kpis_met"]), total=len(KPI_FLAGS), names=join(lang, met))
     if before is not None:
-        turned_met = [label for col, label in KPI_FLAGS.items() if is_true(now[col]) and not is_true(before[col])]
-        turned_missed = [label for col, label in KPI_FLAGS.items() if is_true(before[col]) and not is_true(now[col])]
-        text += (
-            f", against {int(before['kpis_met'])} in {data.previous:%Y-%m}; newly met: "
-            f"{', '.join(turned_met) or 'none'}; no longer met: {', '.join(turned_missed) or 'none'}"
+        line += text(
+            lang,
+            "sum.kpis_changes",
+            before=int(before["kpis_met"]),
+            previous=f"{data.previous:%Y-%m}",
+            newly=join(lang, [name(c) for c in KPI_FLAGS if is_true(now[c]) and not is_true(before[c])]),
+            lost=join(lang, [name(c) for c in KPI_FLAGS if is_true(before[c]) and not is_true(now[c])]),
         )
-    return [text + "."]
+    return [line + text(lang, "sum.end")]
 
 
-def _share(value) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+def share(lang: str, value) -> str:
+    return text(lang, "n/a") if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
 
 
-def _sla_lines(data: MonthData) -> list[str]:
+def _sla_lines(data: MonthData, lang: str, th: dict[str, str]) -> list[str]:
     now, before = _all_row(data.sla), _all_row(data.sla_previous)
     if now is None:
         return []
-    text = (
-        f"Complaints: {int(now['tickets'])} tickets, answered within the response limit "
-        f"{_share(now['responded_within_2h_share'])}, resolved within the resolution limit "
-        f"{_share(now['resolved_within_24h_share'])}"
+    line = text(
+        lang,
+        "sum.sla",
+        tickets=int(now["tickets"]),
+        responded=share(lang, now["responded_within_2h_share"]),
+        resolved=share(lang, now["resolved_within_24h_share"]),
+        response_limit=th["response_limit"],
+        resolution_limit=th["resolution_limit"],
     )
     if before is not None:
-        text += (
-            f" (in {data.previous:%Y-%m}: {_share(before['responded_within_2h_share'])} and "
-            f"{_share(before['resolved_within_24h_share'])})"
+        line += text(
+            lang,
+            "sum.sla_before",
+            previous=f"{data.previous:%Y-%m}",
+            responded=share(lang, before["responded_within_2h_share"]),
+            resolved=share(lang, before["resolved_within_24h_share"]),
         )
-    return [text + f"; {int(now['open_tickets'])} still open."]
+    return [line + text(lang, "sum.sla_open", open=int(now["open_tickets"]))]
 
 
-def customer_summary(data: MonthData) -> list[str]:
+def customer_summary(data: MonthData, lang: str) -> list[str]:
     prev = f"{data.previous:%Y-%m}"
+    sep = text(lang, "list.sep")
     lines = []
     if not data.rfm.empty:
         now = data.rfm.groupby("rfm_segment").size()
@@ -144,43 +190,52 @@ def customer_summary(data: MonthData) -> list[str]:
             grew = sorted(((s, int(n)) for s, n in change.items() if n > 0), key=lambda sn: (-sn[1], sn[0]))
             shrank = sorted(((s, int(n)) for s, n in change.items() if n < 0), key=lambda sn: (sn[1], sn[0]))
             lines.append(
-                f"RFM segments since {prev}: grew "
-                + (", ".join(f"{s} +{n}" for s, n in grew) or "none")
-                + "; shrank "
-                + (", ".join(f"{s} {n}" for s, n in shrank) or "none")
-                + "."
+                text(
+                    lang,
+                    "sum.segments",
+                    previous=prev,
+                    grew=join(lang, [f"{s} +{n}" for s, n in grew]),
+                    shrank=join(lang, [f"{s} {n}" for s, n in shrank]),
+                )
             )
             tiers_now = data.rfm.groupby("customer_tier").size()
             tiers_before = data.rfm_previous.groupby("customer_tier").size()
             tier_change = tiers_now.sub(tiers_before, fill_value=0).astype(int)
-            lines.append(
-                "Buyers by tier: "
-                + ", ".join(f"{t} {int(tiers_now.get(t, 0))} ({tier_change.get(t, 0):+d})" for t in tier_change.index)
-                + f" against {prev}."
+            tiers = sep.join(
+                f"{tier_name(lang, t)} {int(tiers_now.get(t, 0))} ({tier_change.get(t, 0):+d})"
+                for t in tier_change.index
             )
+            lines.append(text(lang, "sum.tiers", tiers=tiers, previous=prev))
         else:
-            lines.append(f"RFM segments: {len(data.rfm)} buyers; no snapshot of {prev} to compare with.")
+            lines.append(text(lang, "sum.segments_first", buyers=len(data.rfm), previous=prev))
     nps_all = data.nps[(data.nps["grain"] == "all") & (data.nps["month"] == data.month)]
     if not nps_all.empty:
         row = nps_all.iloc[0]
         change = row["nps_change"]
-        text = f"NPS {row['nps']:.1f} (margin of error ±{row['nps_moe_95']:.1f}, {int(row['responses'])} answers)"
+        line = text(
+            lang, "sum.nps", nps=f"{row['nps']:.1f}", moe=f"{row['nps_moe_95']:.1f}", answers=int(row["responses"])
+        )
         if change is not None and not pd.isna(change):
-            within = abs(change) <= row["nps_moe_95"]
-            text += f", {change:+.1f} against {prev}" + (" (within the margin of error)" if within else "")
-        lines.append(text + ".")
+            line += text(lang, "sum.nps_change", change=f"{change:+.1f}", previous=prev)
+            if abs(change) <= row["nps_moe_95"]:
+                line += text(lang, "sum.nps_within")
+        lines.append(line + text(lang, "sum.end"))
     if not data.churn.empty:
         figures = churn_figures(data.churn)
+        th = thresholds()
         lines.append(
-            f"Churn warning: {figures['warned']} customer(s) with three months of spend down 20% or more "
-            f"(of {figures['customers']} recent buyers); revenue at risk {figures['revenue_at_risk']:,.2f} yuan "
-            f"a month (their spend in m3, before the decline)."
+            text(
+                lang,
+                "sum.churn",
+                warned=figures["warned"],
+                streak=th["streak"],
+                decline=th["decline"],
+                customers=figures["customers"],
+                at_risk=money(lang, figures["revenue_at_risk"]),
+            )
         )
     if not data.loyalty.empty:
         counts = data.loyalty.groupby(["tier_rank", "loyalty_tier"]).size()
-        lines.append(
-            f"Loyalty tiers as of D = {data.as_of}: "
-            + ", ".join(f"{tier} {n}" for (_, tier), n in counts.items())
-            + "."
-        )
-    return lines or [f"No customer rows were published for {data.month:%Y-%m}."]
+        tiers = sep.join(f"{tier} {n}" for (_, tier), n in counts.items())
+        lines.append(text(lang, "sum.loyalty", as_of=data.as_of, tiers=tiers))
+    return lines or [text(lang, "sum.no_customer_rows", month=f"{data.month:%Y-%m}")]
