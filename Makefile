@@ -55,8 +55,12 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check dagster_project tests benchmarks
 	@if [ -f .sqlfluff ]; then $(BIN)/sqlfluff lint models dbt/macros --processes 2; fi
 
+# Two workers, one test file each at a time (--dist loadfile): a file's module fixtures stay in one
+# process, and the builds of one worker overlap the single-threaded steps (Python, Dagster, GE) of
+# the other's. Session fixtures are built once per worker. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed dbt/target/manifest.json lint browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 ui: $(VENV)/.installed dbt/target/manifest.json
 	$(BIN)/python -c "from dagster_project.cli import prepare_dagster_home; prepare_dagster_home()"

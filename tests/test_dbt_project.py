@@ -21,7 +21,10 @@ def test_dbt_build_with_unit_tests_passes(tmp_path):
     build(warehouse)
     result = subprocess.run(
         ["dbt", "build", "--profiles-dir", "."],
-        cwd=DBT_DIR, env={**os.environ, "SALESMP_WAREHOUSE": str(warehouse)},
+        # dbt's artifacts under tmp_path: dbt/target holds the manifest other processes load.
+        cwd=DBT_DIR,
+        env={**os.environ, "SALESMP_WAREHOUSE": str(warehouse),
+             "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "target")},
         capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-5000:]

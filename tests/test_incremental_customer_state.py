@@ -57,6 +57,9 @@ def dbt_run(warehouse: Path, window: dict | None = None) -> None:
     if window:
         args += ["--vars", json.dumps(window)]
     env = {**os.environ, "SALESMP_WAREHOUSE": str(warehouse),
+           # dbt's artifacts beside the warehouse: dbt/target holds the manifest other processes load.
+           "DBT_TARGET_PATH": str(warehouse.parent / "dbt_target"),
+           "DBT_LOG_PATH": str(warehouse.parent / "dbt_target"),
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     result = subprocess.run(args, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]

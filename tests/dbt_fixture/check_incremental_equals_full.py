@@ -26,7 +26,9 @@ DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
 
 def dbt(warehouse: Path, *args: str) -> float:
-    env = {**os.environ, "SALESMP_WAREHOUSE": str(warehouse)}
+    # dbt's artifacts beside the warehouse: dbt/target holds the manifest other processes load.
+    env = {**os.environ, "SALESMP_WAREHOUSE": str(warehouse), "DBT_TARGET_PATH": str(warehouse.parent / "dbt_target"),
+           "DBT_LOG_PATH": str(warehouse.parent / "dbt_target")}
     started = time.perf_counter()
     subprocess.run(["dbt", *args, "--profiles-dir", "."], cwd=DBT_DIR, env=env, check=True,
                    stdout=subprocess.DEVNULL)
