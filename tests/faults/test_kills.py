@@ -4,9 +4,9 @@ run ends where a clean run does (docs/operations.md, "Crashed and stuck runs").
 One copy of the fault zone's clean build goes through, in order, real `salesmp run` processes:
 (a) kill -9 during ingest; (b) a second run while the first is in dbt (refused), then kill -9 of the
 first during dbt; (c) kill -9 during publish; the Parquet export's build marker is then made stale;
-(d) a normal run. After each kill no process of that run is left, and the serving file is the old one
-or the complete new one; (d) marks the killed runs failed, re-exports the stale Parquet first, and
-ends equal to the clean build.
+(d) a normal run; (e) SIGTERM during dbt. After each kill no process of that run is left, and the
+serving file is the old one or the complete new one; (d) marks the killed runs failed, re-exports
+the stale Parquet first, and ends equal to the clean build.
 """
 
 from __future__ import annotations
@@ -237,5 +237,18 @@ def test_killed_runs_leave_nothing_running_and_the_next_run_recovers(fault_basel
     assert differences(fingerprint(serving, skip=("publish_log",)), fault_baseline["serving"]) == []
     assert export_build_id(root / "site") == serving_build_id(serving) != serving_build
     timings["d"] = time.monotonic() - t0
+
+    # (e) SIGTERM to `salesmp run` during dbt cancels it: one sentence, exit 128 + SIGTERM, the
+    # worker marks its own run failed, and nothing of it is left running.
+    t0 = time.monotonic()
+    run = Run(env, tmp_path, "e")
+    run.wait_for_step(stages["dbt"])
+    os.kill(run.proc.pid, signal.SIGTERM)
+    assert run.wait(timeout=120) == 128 + signal.SIGTERM, run.output()[-3000:]
+    sentences = [line for line in run.err_path.read_text().splitlines() if line.startswith("salesmp:")]
+    assert len(sentences) == 1 and signal.SIGTERM.name in sentences[0], run.output()[-3000:]
+    assert wait_until_gone(root) == []
+    assert in_progress(env) == {}
+    timings["e"] = time.monotonic() - t0
     print(f"\nkills: publish step state at kill: {publish_state}; second run refused in {refused_in:.1f}s; "
           + ", ".join(f"({k}) {v:.0f}s" for k, v in timings.items()))
