@@ -334,8 +334,10 @@ def catch_up_parquet_export(settings) -> None:
     )
     if caught_up is not None:
         held, report = caught_up
-        print(f"The Parquet export held build {held or 'none'} while the serving database holds build "
-              f"{report.build_id}; re-exported it from the serving database ({report.target}).", flush=True)
+        export, verb = (f"The Parquet export held build {held}", "re-exported") if held else (
+            "There was no Parquet export", "exported")
+        print(f"{export} while the serving database holds build {report.build_id}; "
+              f"{verb} it from the serving database ({report.target}).", flush=True)
 
 
 def stop_leftover_log_tails(timeout: float = 5.0) -> list[int]:

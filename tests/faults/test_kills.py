@@ -148,6 +148,18 @@ def in_progress(env: dict[str, str]) -> dict[str, dict]:
     return {rid: r for rid, r in runs_of(env).items() if r["status"] in states}
 
 
+def killed_run(env: dict[str, str], worker_pid: int) -> str:
+    """The one run left in progress, by the killed worker (the pid its run is tagged with); its id."""
+    left = in_progress(env)
+    assert [r["pid"] for r in left.values()] == [str(worker_pid)], (left, worker_pid)
+    return next(iter(left))
+
+
+def marked_failed(run: Run) -> set[str]:
+    """The run ids a run's output says it marked failed."""
+    return set(re.findall(r"^Run (\S+) .*marked it failed\.$", run.out_path.read_text(), re.M))
+
+
 def dbt_processes(root: Path) -> list[psutil.Process]:
     out = []
     for proc in processes_of(root):
@@ -175,13 +187,14 @@ def test_killed_runs_leave_nothing_running_and_the_next_run_recovers(fault_basel
     run.kill9()
     assert wait_until_gone(root) == []
     assert sha256(serving) == original
-    assert set(in_progress(env)) and {r["pid"] for r in in_progress(env).values()} == {str(worker_pid)}
+    killed = killed_run(env, worker_pid)
     timings["a"] = time.monotonic() - t0
 
     # (b) a second run while the first is in dbt is refused at once; then kill -9 the first in dbt.
     t0 = time.monotonic()
     run = Run(env, tmp_path, "b")
     run.wait_for_step(stages["dbt"])
+    assert marked_failed(run) == {killed}
     worker_pid = run.worker().pid
     deadline = time.monotonic() + 60
     while not (dbts := dbt_processes(root)) and time.monotonic() < deadline:
@@ -202,21 +215,23 @@ def test_killed_runs_leave_nothing_running_and_the_next_run_recovers(fault_basel
     assert wait_until_gone(root) == []
     assert not any(alive(p) for p in dbts)
     assert sha256(serving) == original
+    killed = killed_run(env, worker_pid)
     timings["b"] = time.monotonic() - t0
 
     # (c) kill -9 during publish: serving is the old file or the complete new one, never a mix.
     t0 = time.monotonic()
     run = Run(env, tmp_path, "c")
     publish_state = run.wait_for_step(stages["publish"])
+    worker_pid = run.worker().pid
     run.kill9()
     assert wait_until_gone(root) == []
+    assert marked_failed(run) == {killed}
+    killed = killed_run(env, worker_pid)
     assert differences(fingerprint(serving, skip=("publish_log",)), fault_baseline["serving"]) == []
     timings["c"] = time.monotonic() - t0
 
     # The Parquet export is made to hold another build than serving (as a kill right after the
     # serving rename leaves it).
-    stale = in_progress(env)
-    assert len(stale) == 3, stale
     marker = root / "site" / "parquet" / BUILD_MARKER
     marker.write_text(json.dumps({**json.loads(marker.read_text()), "build_id": "a-build-of-a-killed-run"}))
     serving_build = serving_build_id(serving)
@@ -227,8 +242,7 @@ def test_killed_runs_leave_nothing_running_and_the_next_run_recovers(fault_basel
     run = Run(env, tmp_path, "d")
     assert run.wait() == 0, run.output()[-3000:]
     out = run.out_path.read_text()
-    marked = set(re.findall(r"^Run (\S+) .*marked it failed\.$", out, re.M))
-    assert marked == set(stale), (marked, stale)
+    assert marked_failed(run) == {killed}
     caught_up = [line for line in out.splitlines() if "a-build-of-a-killed-run" in line]
     assert len(caught_up) == 1 and serving_build in caught_up[0], out[:2000]
     assert in_progress(env) == {}
