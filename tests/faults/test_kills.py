@@ -266,3 +266,48 @@ def test_killed_runs_leave_nothing_running_and_the_next_run_recovers(fault_basel
     timings["e"] = time.monotonic() - t0
     print(f"\nkills: publish step state at kill: {publish_state}; second run refused in {refused_in:.1f}s; "
           + ", ".join(f"({k}) {v:.0f}s" for k, v in timings.items()))
+
+
+def test_the_run_lock_names_its_holder_and_is_released_when_it_dies(tmp_path):
+    from dagster_project.errors import UserError
+    from dagster_project.run_supervisor import acquire_run_lock
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from dagster_project.run_supervisor import acquire_run_lock; "
+         f"acquire_run_lock(__import__('pathlib').Path({str(warehouse)!r})); print('held', flush=True); "
+         "time.sleep(60)"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError) as refused:
+            acquire_run_lock(warehouse)
+        assert str(holder.pid) in str(refused.value) and str(warehouse) in str(refused.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    fd = acquire_run_lock(warehouse)  # the kernel released the dead holder's lock
+    os.close(fd)
+
+
+def test_a_stale_export_is_caught_up_from_the_serving_file(tmp_path):
+    import duckdb
+
+    from dagster_project.bi.parquet_export import catch_up_export
+    from dagster_project.publish.serving import PUBLISH_LOG_DDL
+
+    serving, site = tmp_path / "serving.duckdb", tmp_path / "site"
+    with duckdb.connect(str(serving)) as con:
+        con.execute(PUBLISH_LOG_DDL)
+        con.execute("CREATE TABLE mart_example AS SELECT range AS n FROM range(5)")
+        con.execute("INSERT INTO publish_log (build_id, published_at) VALUES ('build-1', now())")
+    held, report = catch_up_export(serving=serving, site=site)  # no export yet
+    assert held is None and report.build_id == "build-1" == export_build_id(site)
+    assert catch_up_export(serving=serving, site=site) is None  # one build in both: nothing to do
+    with duckdb.connect(str(serving)) as con:  # a newer build published, its export never ran
+        con.execute("INSERT INTO publish_log (build_id, published_at) VALUES ('build-2', now() + INTERVAL 1 SECOND)")
+    held, report = catch_up_export(serving=serving, site=site)
+    assert (held, report.build_id, export_build_id(site)) == ("build-1", "build-2", serving_build_id(serving))
+    marker = json.loads((site / "parquet" / BUILD_MARKER).read_text())
+    assert marker["build_id"] == "build-2"
