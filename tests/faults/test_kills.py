@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import psutil
@@ -311,3 +312,21 @@ def test_a_stale_export_is_caught_up_from_the_serving_file(tmp_path):
     assert (held, report.build_id, export_build_id(site)) == ("build-1", "build-2", serving_build_id(serving))
     marker = json.loads((site / "parquet" / BUILD_MARKER).read_text())
     assert marker["build_id"] == "build-2"
+
+
+def test_a_killed_worker_stops_its_group_and_the_supervisor_says_so(tmp_path):
+    from dagster_project.generator import generate_landing_zone
+    from tests.conftest import salesmp_env
+
+    generate_landing_zone(tmp_path / "landing", seed=3, start=date(2025, 2, 10), days=2, customers=20,
+                          orders=40, defect_rate=0.0, file_format="csv", progress=False)
+    run = Run(salesmp_env(tmp_path), tmp_path, "w")
+    deadline = time.monotonic() + STAGE_TIMEOUT
+    while "Materializing" not in run.out_path.read_text() and time.monotonic() < deadline:
+        assert run.proc.poll() is None, run.output()
+        time.sleep(0.2)
+    run.worker().kill()
+    assert run.wait(timeout=120) == 1, run.output()
+    sentences = [line for line in run.err_path.read_text().splitlines() if line.startswith("salesmp:")]
+    assert len(sentences) == 1 and signal.SIGKILL.name in sentences[0], run.output()
+    assert wait_until_gone(tmp_path) == []
