@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from dagster_project.errors import UserError
@@ -73,12 +74,15 @@ def supervise(argv: list[str]) -> int:
             start_new_session=True,
         )
         os.close(read_end)
-        while True:
-            try:
-                code = worker.wait(timeout=CANCEL_GRACE_SECONDS if received else None)
-                break
-            except subprocess.TimeoutExpired:  # cancelled and still running after the grace period
-                _kill_group(worker.pid)
+        cancelled_at = None
+        while (code := worker.poll()) is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(timeout=1.0)
+            if received and cancelled_at is None:  # (a signal may have come before `worker` was set)
+                cancelled_at = time.monotonic()
+                _kill_group(worker.pid, signal.SIGTERM)
+            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_SECONDS:
+                _kill_group(worker.pid)  # cancelled and still running after the grace period
     finally:
         if worker is not None:
             _kill_group(worker.pid)  # leftovers of the run (a dbt or a tail), if any
