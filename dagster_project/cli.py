@@ -193,6 +193,11 @@ def _first_user_error(result) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from dagster_project import run_supervisor
+
+    if not run_supervisor.is_worker():  # the supervisor: the run executes in a worker process group
+        return run_supervisor.supervise(args.argv)
+    run_supervisor.watch_supervisor()
     if args.landing:
         os.environ["SALESMP_LANDING"] = str(Path(args.landing).expanduser().resolve())
     from dagster_project.config import load_settings
@@ -230,6 +235,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if last > today:
         raise UserError(f"{last} is in the future (today is {today}); arrival days cannot be later than today.")
 
+    # One run per warehouse, held until this process ends; refused before anything is changed.
+    run_supervisor.acquire_run_lock(settings.warehouse)
     # Fail fast, with one sentence, when the warehouse is locked or cannot be written.
     from dagster_project.resources import connect_duckdb
 
@@ -263,6 +270,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with dg.DagsterInstance.get() as instance:
         for stale in fail_stale_runs(instance):
             print(f"Run {stale} was left in progress by a process that is gone; marked it failed.", flush=True)
+        catch_up_parquet_export(settings)
         run_id = make_new_run_id()
         outcome: dict = {}
 
@@ -280,7 +288,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         worker = threading.Thread(target=execute, name="salesmp-run", daemon=True)
         # dbt's own log lines go to the run's compute logs; the terminal gets one line per step.
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), run_supervisor.cancellable(instance, run_id):
             worker.start()
             report_progress(instance, run_id, worker)
         worker.join()
@@ -313,6 +321,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 class RunFailed(Exception):
     pass
+
+
+def catch_up_parquet_export(settings) -> None:
+    """Re-export the serving file's build when the Parquet export holds another one (a run killed
+    between the serving rename and its export), so BI files and database again show one build."""
+    from dagster_project.bi.parquet_export import catch_up_export
+
+    caught_up = catch_up_export(
+        serving=settings.serving, site=settings.site, tz=settings.tz,
+        memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
+    )
+    if caught_up is not None:
+        held, report = caught_up
+        export, verb = (f"The Parquet export held build {held}", "re-exported") if held else (
+            "There was no Parquet export", "exported")
+        print(f"{export} while the serving database holds build {report.build_id}; "
+              f"{verb} it from the serving database ({report.target}).", flush=True)
 
 
 def stop_leftover_log_tails(timeout: float = 5.0) -> list[int]:
@@ -538,11 +563,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0) and EXIT_USER_ERROR
+    args.argv = argv  # `run` hands them on to its worker process
     try:
         return args.func(args)
     except UserError as exc:

@@ -3,10 +3,10 @@
 Dagster counts such a run as in progress for ever: with `max_concurrent_runs: 1` the queue would wait
 behind it and no sensor or schedule run would start again. Two guards, one per way a run is launched:
 
-- `salesmp run` executes its run in its own process and tags it with that process (`salesmp/pid`,
-  `salesmp/host`). Before it starts, it marks failed every run of this host in an in-progress state
-  whose process no longer exists (a live process, such as a run still holding the warehouse lock, is
-  left alone: the warehouse lock then refuses the new run with one sentence).
+- `salesmp run` executes its run in a worker process (dagster_project/run_supervisor.py) and tags it
+  with that process (`salesmp/pid`, `salesmp/host`). Before it starts, it marks failed every run of
+  this host in an in-progress state whose process no longer exists (a live process, such as a run
+  still holding the run lock, is left alone: the run lock then refuses the new run with one sentence).
 - Runs launched by the daemon or the UI are watched by Dagster's run monitoring (`run_monitoring` in
   the dagster.yaml `salesmp` writes): a run that does not start, or does not stop when cancelled,
   within 5 minutes is failed, and no run may last longer than 6 hours.

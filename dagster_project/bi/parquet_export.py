@@ -3,8 +3,11 @@
 The serving file (SALESMP_SERVING) is the BI contract: its tables are the marts (dims, facts, marts)
 with stable names and types. This module copies each of them, read-only, to
 `$SALESMP_SITE/parquet/<table>/`: the large facts partitioned by the month of their event date
-(hive style, `month=YYYY-MM/`), every other table as one file, and `_manifest.json` beside them
-(build id, and per table its columns and types, rows and files).
+(hive style, `month=YYYY-MM/`), every other table as one file, `_manifest.json` beside them
+(build id, and per table its columns and types, rows and files) and `_build.json`, the build id and
+publish time alone (BUILD_MARKER): the same fields as the serving file's newest `publish_log` row, so
+a reader compares the two to know both hold one build. `catch_up_export` re-exports when they differ
+(a run stopped between the serving rename and its export); `salesmp run` calls it before it starts.
 
 `$SALESMP_SITE/parquet` is a symbolic link to one complete export under `$SALESMP_SITE/.parquet/`.
 An export is written into a new folder there, checked against the serving tables, and then the link
@@ -47,6 +50,7 @@ from dagster_project.publish.serving import (
 MONTHLY_PARTITION_DATE = FACT_MONTH_COLUMN
 PARTITION_KEY = "month"
 MANIFEST = "_manifest.json"
+BUILD_MARKER = "_build.json"
 # What serving holds beside the marts: bookkeeping of the publishes, not part of the BI tables.
 NOT_EXPORTED = {"publish_log"}
 
@@ -276,6 +280,8 @@ def export_parquet(
         "tables": tables,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    marker = {key: manifest[key] for key in ("build_id", "published_at", "exported_at")}
+    (target / BUILD_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     _swap_link(link, target)
     return ExportReport(
         root=link,
@@ -284,3 +290,40 @@ def export_parquet(
         manifest=manifest,
         seconds=(datetime.now(UTC) - started).total_seconds(),
     )
+
+
+def export_build_id(site: Path) -> str | None:
+    """The build id of the live export under `site` (its BUILD_MARKER, else its manifest); None if none."""
+    link = site / "parquet"
+    for name in (BUILD_MARKER, MANIFEST):
+        try:
+            return json.loads((link / name).read_text())["build_id"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def serving_build_id(serving: Path) -> str | None:
+    """The newest build id in the serving file's publish_log; None without a serving file or build."""
+    if not serving.exists():
+        return None
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT build_id FROM main.publish_log ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def catch_up_export(*, serving: Path, site: Path, **options: Any) -> tuple[str | None, ExportReport] | None:
+    """Export `serving` again when the live export holds another build (or none): (the export's old
+    build id, the new export), or None when the two already hold one build or nothing is published."""
+    published = serving_build_id(serving)
+    held = export_build_id(site)
+    if published is None or held == published:
+        return None
+    return held, export_parquet(serving=serving, site=site, **options)
