@@ -4,6 +4,7 @@ The manifest is prepared at build time (`make` runs `dbt parse`; `dagster dev` p
 prepare_if_dev); loading the definitions never parses the dbt project.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -120,7 +121,7 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     try:
         yield from invocation.stream()
     except Exception as exc:
-        disk_full = disk_full_cause(invocation.target_path)
+        disk_full = disk_full_cause(invocation.target_path, exc)
         if disk_full:
             from dagster_project.resources import disk_full_error
 
@@ -131,17 +132,21 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     checkpoint_warehouse(settings)
 
 
-def disk_full_cause(target_path: Path) -> str | None:
-    """The first message of a failed dbt invocation that says the disk is full, None if none says so."""
-    for name in ("run_results.json",):
-        try:
-            results = json.loads((target_path / name).read_text(encoding="utf-8")).get("results", [])
-        except (OSError, ValueError):
-            continue
-        for r in results:
-            message = str(r.get("message") or "")
-            if "No space left" in message or "ENOSPC" in message:
-                return message.strip().splitlines()[0]
+def disk_full_cause(target_path: Path, exc: BaseException) -> str | None:
+    """The first line a failed dbt invocation wrote that says the disk is full (its error, its run results,
+    its log), None when none says so."""
+    texts = [str(exc)]
+    try:
+        results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8")).get("results", [])
+        texts += [str(r.get("message") or "") for r in results]
+    except (OSError, ValueError, AttributeError):
+        pass
+    with contextlib.suppress(OSError):
+        texts.append((target_path / "dbt.log").read_text(encoding="utf-8", errors="replace")[-200_000:])
+    for text in texts:
+        for line in text.splitlines():
+            if "No space left" in line or "ENOSPC" in line:
+                return line.strip()[:300]
     return None
 
 
