@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -137,15 +138,17 @@ def test_dbt_target_keeps_the_newest_run_folders(tmp_path):
 
 
 def _order_lines(day_folder: Path, prefix: str, n: int) -> tuple[str, list[str]]:
-    """The header of the day's orders file and n of its records under new order ids (valid orders)."""
+    """The header of the day's orders file and n of its records under new order ids, each a cent dearer
+    per round through the file (valid orders, and not the same order again under a new id)."""
     main = sorted(day_folder.glob("orders_*.csv"))[0]
     rows = list(csv.reader(io.StringIO(main.read_text(encoding="utf-8"))))
     header, body = rows[0], rows[1:]
-    at = header.index("order_id")
+    at, amount = header.index("order_id"), header.index("amount")
     out = []
     for i in range(n):
         row = list(body[i % len(body)])
         row[at] = f"{prefix}{i:05d}"
+        row[amount] = str(Decimal(row[amount]) + Decimal(i // len(body) + 1) / 100)
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(row)
         out.append(buf.getvalue())
