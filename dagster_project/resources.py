@@ -104,16 +104,19 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             threads=self.threads,
             read_only=read_only,
         )
+        failed = True
         try:
             yield con
+            failed = False
         except (duckdb.Error, OSError) as exc:
             if is_disk_full(exc):
                 raise disk_full_error(Path(self.path), exc) from exc
             raise
         finally:
             try:
-                con.close()
+                con.close()  # checkpoints: a full disk can fail here too
             except duckdb.Error as exc:
-                if is_disk_full(exc):
-                    raise disk_full_error(Path(self.path), exc) from exc
-                raise
+                if not failed:  # else the error that failed the body is the one to tell
+                    if is_disk_full(exc):
+                        raise disk_full_error(Path(self.path), exc) from exc
+                    raise

@@ -13,6 +13,7 @@ line break); blank lines are not records; values are trimmed and an empty value 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
@@ -576,7 +577,8 @@ def _load_batch(
         con.executemany("INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a full disk) has no transaction left
+            con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("_files")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project import pii_key
@@ -164,8 +165,11 @@ def checkpoint_warehouse(settings) -> None:
         raise
     try:
         checkpoint(con, settings.warehouse)
-    finally:
-        con.close()
+    except UserError:
+        with contextlib.suppress(duckdb.Error):  # the checkpoint's error is the one to tell
+            con.close()
+        raise
+    con.close()
 
 
 def prune_target_runs(target: Path, keep: int = KEEP_TARGET_RUNS) -> list[Path]:
