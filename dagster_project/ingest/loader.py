@@ -581,9 +581,10 @@ def _load_batch(
             con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("_files")
-        for temp in ("_rows", "_lines", "_classified"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        with contextlib.suppress(duckdb.Error):  # never in place of the error that stopped the batch
+            con.unregister("_files")
+            for temp in ("_rows", "_lines", "_classified"):
+                con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
 def partition_folder(landing_root: Path, feed: str, day: date) -> Path:
