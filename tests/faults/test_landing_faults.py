@@ -188,6 +188,7 @@ def test_a_file_being_written_is_not_read_half_and_the_next_run_reads_it_whole(f
     assert first.returncode == 0, _output(first)[-3000:]
     warn = [line for line in first.stdout.splitlines() if "still being written" in line]
     assert warn and str(growing) in warn[0] and "the next run reads it" in warn[0], first.stdout[-3000:]
+    print(f"\nfirst run, {written} lines written so far: {warn[0].strip()}")
     warehouse = tmp_path / "warehouse.duckdb"
     source = f"orders/{day}/{growing.name}"
     for table, column in (("raw.orders", "_source_file"), ("raw.quarantine", "source_file"),
@@ -205,6 +206,7 @@ def test_a_file_being_written_is_not_read_half_and_the_next_run_reads_it_whole(f
     logged = _scalar(warehouse, "SELECT sum(rows_read) FROM raw.ingest_log WHERE source_file = ?", [source])
     assert raw_rows + quarantined == written == logged
     assert raw_rows == written  # copies of valid orders under new ids
+    print(f"second run: {written} lines written, {raw_rows} raw rows, {quarantined} quarantined, {logged} logged")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,6 +231,7 @@ def test_a_renamed_required_column_blocks_until_accepted(fault_baseline, tmp_pat
     sentence = [line for line in blocked.stderr.splitlines() if line.strip()][-1]
     relative = file.relative_to(landing).as_posix()
     assert relative in sentence and "amount" in sentence and "schema_drift" in sentence, sentence
+    print(f"\nrenamed column: exit {blocked.returncode}: {sentence}")
     assert "Traceback" not in _output(blocked)
     # nothing downstream of raw was built or published
     assert differences(_not_raw(fingerprint(tmp_path / "warehouse.duckdb")),
@@ -275,6 +278,7 @@ def test_a_full_disk_fails_the_run_with_its_cause_and_a_rerun_converges(fault_ba
         full = run_salesmp(["run", "--from", day, "--to", day], env)
         assert full.returncode != 0, _output(full)[-3000:]
         assert "No space left" in full.stderr or "ENOSPC" in full.stderr, _output(full)[-3000:]
+        print(f"\nfull disk: exit {full.returncode}: {full.stderr.strip().splitlines()[-1]}")
         assert "Traceback" not in _output(full)
 
         subprocess.run(["mount", "-o", "remount,size=1024m", str(disk)], check=True)
