@@ -19,6 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The first daily partition when SALESMP_PARTITIONS_START is unset and the landing zone has no day yet.
 FALLBACK_PARTITIONS_START = date(1990, 1, 1)
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# DuckDB's memory_limit: a number with a unit of bytes (1GB, 512MB, 1.5GiB) or a share of the RAM (80%).
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|[KMGT]|B|%)$", re.IGNORECASE)
 
 
 def iso_day(name: str) -> date | None:
@@ -56,6 +58,8 @@ class Settings:
     partitions_start: date
     duckdb_memory_limit: str
     duckdb_threads: int
+    landing_settle_seconds: float = 2.0
+    landing_wait_seconds: float = 30.0
 
 
 def _path(var: str, default: str) -> Path:
@@ -76,9 +80,15 @@ def load_settings() -> Settings:
             raise UserError(f"SALESMP_PARTITIONS_START={start_text!r} is not a YYYY-MM-DD date.")
     else:  # from the data: the earlier of the landing zone's earliest day and 1990-01-01 (stable keys)
         start = min(earliest_landing_day(landing) or FALLBACK_PARTITIONS_START, FALLBACK_PARTITIONS_START)
-    threads_text = os.environ.get("SALESMP_DUCKDB_THREADS") or "2"
+    threads_text = (os.environ.get("SALESMP_DUCKDB_THREADS") or "2").strip()
     if not threads_text.isdigit() or int(threads_text) < 1:
-        raise UserError(f"SALESMP_DUCKDB_THREADS={threads_text!r} is not a positive whole number.")
+        raise UserError(f"SALESMP_DUCKDB_THREADS={threads_text!r} is not a positive whole number such as 2.")
+    memory_limit = (os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1GB").strip()
+    if not _MEMORY_LIMIT.match(memory_limit):
+        raise UserError(
+            f"SALESMP_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a memory size: a number with a unit such as "
+            "1GB, 512MB or 2GiB, or a share of the machine's memory such as 50%."
+        )
     return Settings(
         landing=landing,
         warehouse=_path("SALESMP_WAREHOUSE", "data/warehouse.duckdb"),
@@ -87,6 +97,22 @@ def load_settings() -> Settings:
         dagster_home=_path("DAGSTER_HOME", "data/dagster_home"),
         tz=tz,
         partitions_start=start,
-        duckdb_memory_limit=os.environ.get("SALESMP_DUCKDB_MEMORY_LIMIT") or "1GB",
+        duckdb_memory_limit=memory_limit,
         duckdb_threads=int(threads_text),
+        landing_settle_seconds=_seconds("SALESMP_LANDING_SETTLE_SECONDS", 2.0),
+        landing_wait_seconds=_seconds("SALESMP_LANDING_WAIT_SECONDS", 30.0),
     )
+
+
+def _seconds(var: str, default: float) -> float:
+    """A number of seconds, 0 or more (fractions allowed)."""
+    text = (os.environ.get(var) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise UserError(f"{var}={text!r} is not a number of seconds (0 or more, such as {default:g}).")
+    return value

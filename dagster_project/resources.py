@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 from collections.abc import Iterator
@@ -27,6 +28,32 @@ def friendly_duckdb_error(path: Path, exc: duckdb.Error) -> UserError:
     if "Permission denied" in text or "Read-only file system" in text or "Cannot open file" in text:
         return UserError(f"The warehouse {path} cannot be written: check that its folder is writable.")
     return UserError(f"The warehouse {path} cannot be opened: {text.splitlines()[0]}")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write that failed because the file system is full (DuckDB says so in its text, OSError by errno)."""
+    text = str(exc)
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in text or "ENOSPC" in text
+
+
+def disk_full_error(path: Path, exc: BaseException) -> UserError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return UserError(
+        f"No space left on device while writing the warehouse {path} (DuckDB: {first}); free space on its "
+        "file system and run the same days again."
+    )
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Write the WAL into the database file now, so a full disk fails the step that wrote, with its cause
+    (a checkpoint that fails when the connection closes would otherwise go unnoticed)."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(path, exc) from exc
+        first = str(exc).splitlines()[0]
+        raise UserError(f"The warehouse {path} could not be checkpointed (DuckDB: {first}).") from exc
 
 
 def connect_duckdb(
@@ -77,7 +104,19 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             threads=self.threads,
             read_only=read_only,
         )
+        failed = True
         try:
             yield con
+            failed = False
+        except (duckdb.Error, OSError) as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(Path(self.path), exc) from exc
+            raise
         finally:
-            con.close()
+            try:
+                con.close()  # checkpoints: a full disk can fail here too
+            except duckdb.Error as exc:
+                if not failed:  # else the error that failed the body is the one to tell
+                    if is_disk_full(exc):
+                        raise disk_full_error(Path(self.path), exc) from exc
+                    raise

@@ -1,20 +1,21 @@
 """One daily-partitioned asset per landing feed: landing folder -> raw.<feed> + raw.quarantine."""
 
-
-
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
 from dagster_project.config import load_settings
 from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Feed
+from dagster_project.ingest.landing_readiness import not_ready_sentence
 from dagster_project.ingest.loader import PartitionResult, ensure_raw_schema, ingest_days
 from dagster_project.partitions import daily_partitions, days_in
-from dagster_project.resources import DuckDBWarehouse
+from dagster_project.resources import DuckDBWarehouse, checkpoint
 
 OWNER = "team:data-platform"
 MAX_DAYS_IN_METADATA = 31
+LANDING_READY_CHECK = "landing_ready"
 
 
 def _summary_table(results: list[PartitionResult]) -> str:
@@ -22,6 +23,8 @@ def _summary_table(results: list[PartitionResult]) -> str:
     for r in results:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(r.reasons.items())) or "-"
         status = "no files (empty day)" if not r.files else str(len(r.files))
+        if r.not_ready:
+            status = f"{len(r.files)} + {len(r.not_ready)} still being written (not read)"
         lines.append(
             f"| {r.partition_date} | {status} | {r.rows_read} | {r.rows_loaded} | "
             f"{r.rows_quarantined} | {reasons} |"
@@ -39,6 +42,15 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
         owners=[OWNER],
         kinds={"duckdb", "python"},
         tags={"layer": "raw"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                LANDING_READY_CHECK,
+                asset=dg.AssetKey(["raw", feed.name]),
+                blocking=False,
+                description="Every landing file of the run's days was complete when read (its size and mtime "
+                "had settled); a file still being written is not read this run and is named here [WARN].",
+            )
+        ],
         description=(
             f"{feed.description} Reads landing folder `<landing>/{feed.name}/<day>/` for each arrival day "
             f"into `raw.{feed.name}` (every valid record as it arrived, typed, with lineage columns); "
@@ -50,7 +62,11 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
         ingested_at = datetime.now(UTC)
         with warehouse.connect() as con:
             ensure_raw_schema(con)
-            results = ingest_days(con, settings.landing, feed.name, days_in(context), ingested_at)
+            results = ingest_days(
+                con, settings.landing, feed.name, days_in(context), ingested_at,
+                settle_seconds=settings.landing_settle_seconds, wait_seconds=settings.landing_wait_seconds,
+            )
+            checkpoint(con, Path(warehouse.path))  # a full disk fails this step, not a later one
         reasons: Counter = Counter()
         for r in results:
             reasons.update(r.reasons)
@@ -58,7 +74,8 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
         loaded = sum(r.rows_loaded for r in results)
         quarantined = sum(r.rows_quarantined for r in results)
         assert read == loaded + quarantined, "rows read must equal rows loaded + rows quarantined"
-        empty_days = [r.partition_date.isoformat() for r in results if not r.files]
+        empty_days = [r.partition_date.isoformat() for r in results if not r.files and not r.not_ready]
+        not_ready = [str(settings.landing / p) for r in results for p in r.not_ready]
         if empty_days:
             context.log.warning(
                 f"{feed.name}: no files for {len(empty_days)} day(s), e.g. {', '.join(empty_days[:5])}"
@@ -78,7 +95,20 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
             metadata["days"] = dg.MetadataValue.md(_summary_table(results))
         else:
             context.log.info(f"{feed.name} per day:\n{_summary_table(results)}")
-        return dg.MaterializeResult(metadata=metadata)
+        metadata["files_still_being_written"] = len(not_ready)
+        ready = dg.AssetCheckResult(
+            check_name=LANDING_READY_CHECK,
+            passed=not not_ready,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=not_ready_sentence(f"raw/{feed.name}", not_ready) if not_ready else "Every file was complete.",
+            metadata={
+                "summary": not_ready_sentence(f"raw/{feed.name}", not_ready) if not_ready else "",
+                "not_read": dg.MetadataValue.json(not_ready),
+            },
+        )
+        if not_ready:
+            context.log.warning(not_ready_sentence(f"raw/{feed.name}", not_ready))
+        return dg.MaterializeResult(metadata=metadata, check_results=[ready])
 
     return _raw_feed
 

@@ -13,6 +13,7 @@ line break); blank lines are not records; values are trimmed and an empty value 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Column, Feed, raw_schema_ddl
+from dagster_project.ingest.landing_readiness import read_when_settled
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
 
@@ -58,6 +60,8 @@ class PartitionResult:
     feed: str
     partition_date: date
     files: list[FileResult]
+    # landing paths still being written when ingest reached them: not read, not logged, kept as before
+    not_ready: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -116,6 +120,8 @@ class _File:
     result: FileResult
     last_line: int = 0
     ends_with_newline: bool = True
+    data: bytes | None = None  # the bytes read once the file had settled (landing_readiness.py)
+    read_error: OSError | None = None
 
 
 ROWS_COLUMNS = "file_id BIGINT, line_number BIGINT, raw_record VARCHAR, struct_code VARCHAR, struct_reason VARCHAR"
@@ -154,12 +160,12 @@ def _load_text_lines(con, files: list[_File], feed: Feed) -> list[_File]:
     """
     ids, numbers, raws, readable = [], [], [], []
     for f in files:
-        try:
-            data = f.path.read_bytes()
-        except OSError as exc:
-            _insert_unreadable(con, feed, f.file_id, f"the file cannot be opened ({exc.strerror})")
+        if f.data is None:
+            strerror = f.read_error.strerror if f.read_error else "not read"
+            _insert_unreadable(con, feed, f.file_id, f"the file cannot be opened ({strerror})")
             continue
-        lines, f.ends_with_newline = _split_lines(data)
+        lines, f.ends_with_newline = _split_lines(f.data)
+        f.data = None  # the lines hold the bytes now
         f.last_line = len(lines)
         ids.append(np.full(len(lines), f.file_id, dtype=np.int64))
         numbers.append(np.arange(1, len(lines) + 1, dtype=np.int64))
@@ -337,7 +343,9 @@ def _json_key(col: str) -> str:
 def _parquet_rows(con, f: _File, feed: Feed) -> None:
     # Read with pyarrow first: a DuckDB error inside the batch's transaction would abort it.
     try:
-        table = pq.read_table(f.path)
+        if f.data is None:
+            raise f.read_error or OSError("not read")
+        table = pq.read_table(pa.BufferReader(f.data))
     except (OSError, pa.ArrowException) as exc:
         _insert_unreadable(con, feed, f.file_id, f"the Parquet file cannot be read ({str(exc).splitlines()[0][:160]})")
         return
@@ -491,9 +499,13 @@ def _typed_expr(col: Column) -> str:
 
 
 def _load_batch(
-    con, feed: Feed, landing_root: Path, days: list[date], files: list[_File], ingested_at: datetime
+    con, feed: Feed, landing_root: Path, days: list[date], files: list[_File], ingested_at: datetime,
+    not_ready: list[str] = (),
 ) -> None:
-    """Replace the batch's days of one feed (raw rows, quarantine rows, ingest log) in one transaction."""
+    """Replace the batch's days of one feed (raw rows, quarantine rows, ingest log) in one transaction.
+
+    The rows of `not_ready` files (still being written) are left as an earlier run loaded them, if any.
+    """
     _create_rows_table(con, feed)
     by_format: dict[str | None, list[_File]] = {}
     for f in files:
@@ -534,7 +546,12 @@ def _load_batch(
         for table, column in ((f"raw.{feed.name}", "_partition_date"), ("raw.quarantine", "partition_date"),
                               ("raw.ingest_log", "partition_date")):
             feed_filter = "" if table == f"raw.{feed.name}" else f"feed = {_q(feed.name)} AND "
-            con.execute(f"DELETE FROM {table} WHERE {feed_filter}list_contains(?, {column})", [days])
+            file_column = "_source_file" if table == f"raw.{feed.name}" else "source_file"
+            con.execute(
+                f"DELETE FROM {table} WHERE {feed_filter}list_contains(?, {column}) "
+                f"AND NOT coalesce(list_contains(?, {file_column}), false)",
+                [days, list(not_ready)],
+            )
         con.execute(
             f"""INSERT INTO raw.{feed.name} ({cols}, _source_file, _line_number, _partition_date, _ingested_at)
             SELECT {typed}, source_file, line_number, partition_date, ?
@@ -555,17 +572,19 @@ def _load_batch(
             for f in files
         ]
         # An empty or missing feed-day is logged too, with a NULL file.
-        days_with_files = {f.day for f in files}
+        days_with_files = {f.day for f in files} | {date.fromisoformat(p.split("/")[1]) for p in not_ready}
         log += [(feed.name, d, None, None, 0, 0, 0, None, ingested_at) for d in days if d not in days_with_files]
         con.executemany("INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a full disk) has no transaction left
+            con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("_files")
-        for temp in ("_rows", "_lines", "_classified"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        with contextlib.suppress(duckdb.Error):  # never in place of the error that stopped the batch
+            con.unregister("_files")
+            for temp in ("_rows", "_lines", "_classified"):
+                con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
 def partition_folder(landing_root: Path, feed: str, day: date) -> Path:
@@ -591,22 +610,27 @@ def ingest_days(
     days: list[date],
     ingested_at: datetime,
     batch_bytes: int = BATCH_BYTES,
+    settle_seconds: float = 0.0,
+    wait_seconds: float = 0.0,
 ) -> list[PartitionResult]:
     """Replace each of `days` of one feed (raw rows, quarantine rows, ingest log), in batches of days.
 
-    Each batch is one transaction, so every partition is replaced whole or not at all.
+    Each batch is one transaction, so every partition is replaced whole or not at all. A file is read
+    once it has settled (`settle_seconds` unchanged, waiting at most `wait_seconds`); one still being
+    written is not read (PartitionResult.not_ready) and its earlier rows, if any, stay as they were.
     """
     feed = FEEDS[feed_name]
     results = {day: PartitionResult(feed=feed.name, partition_date=day, files=[]) for day in days}
     batch_days: list[date] = []
     batch_files: list[_File] = []
+    batch_not_ready: list[str] = []
     size = 0
 
     def flush() -> None:
-        nonlocal batch_days, batch_files, size
+        nonlocal batch_days, batch_files, batch_not_ready, size
         if batch_days:
-            _load_batch(con, feed, landing_root, batch_days, batch_files, ingested_at)
-        batch_days, batch_files, size = [], [], 0
+            _load_batch(con, feed, landing_root, batch_days, batch_files, ingested_at, batch_not_ready)
+        batch_days, batch_files, batch_not_ready, size = [], [], [], 0
 
     for day in days:
         paths = list_partition_files(landing_root, feed_name, day)
@@ -620,7 +644,15 @@ def ingest_days(
                 source_file=path.relative_to(landing_root).as_posix(),
                 file_format=SUPPORTED_SUFFIXES.get(path.suffix.lower()),
             )
-            batch_files.append(_File(file_id=len(batch_files), path=path, day=day, result=result))
+            f = _File(file_id=len(batch_files), path=path, day=day, result=result)
+            if result.file_format is not None:
+                settled = read_when_settled(path, settle_seconds, wait_seconds)
+                if not settled.ready:
+                    results[day].not_ready.append(result.source_file)
+                    batch_not_ready.append(result.source_file)
+                    continue
+                f.data, f.read_error = settled.data, settled.error
+            batch_files.append(f)
             results[day].files.append(result)
     flush()
     return [results[day] for day in days]

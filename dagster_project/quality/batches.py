@@ -16,6 +16,8 @@ Batch kinds (`meta.batches` of a suite file):
 - `schema`: one row, column name -> DuckDB type of the table (information_schema), so types are
   checked as DuckDB declares them rather than as pandas happens to convert them.
 - `daily_volume`: one row per arrival day of the run for a feed (VOLUME_SQL below).
+- `schema_drift`: one row per landing file of the run's days that lacks a required column its feed
+  delivered before (SCHEMA_DRIFT_SQL below).
 - `sql`: a query written in the suite, with the run's first and last arrival day as `$first` and
   `$last`; usually one row per day (`per_day` names the day column), or a few rows (duplicate keys,
   a row count).
@@ -215,6 +217,27 @@ NEWEST_COLUMNS = """,
        epoch(CAST(v.day + 1 AS TIMESTAMPTZ) - n.newest_ts) / 3600.0 AS newest_lag_hours"""
 
 
+# One row per landing file of the run's days whose every line the loader quarantined as missing_column
+# (the file has no such column: the loader gives that reason to every line of it), on a feed that loaded
+# rows on an earlier arrival day: a required column the feed delivered before is gone (renamed or
+# dropped upstream). A feed's first delivery lacking a column is the loader's quarantine, not drift.
+SCHEMA_DRIFT_SQL = """
+WITH files AS (
+    SELECT partition_date AS day, source_file AS file,
+           any_value(regexp_extract(reason, 'no required column (.*)$', 1)) AS missing_column,
+           count(*) AS lines_without_column
+    FROM raw.quarantine
+    WHERE feed = $feed AND reason_code = 'missing_column'
+      AND partition_date BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
+    GROUP BY ALL
+)
+SELECT f.day, f.file, f.missing_column, f.lines_without_column
+FROM files f
+WHERE EXISTS (SELECT 1 FROM raw.{feed} r WHERE r._partition_date < f.day)
+ORDER BY f.day, f.file
+"""
+
+
 def volume_sql(feed: str, newest: str | None) -> str:
     if not newest:
         return VOLUME_SQL.format(newest_ctes="", newest_columns="", newest_join="")
@@ -261,5 +284,7 @@ def frames(
             min_trailing_rows=batch.min_trailing_rows,
             min_quarantined_rows=batch.min_quarantined_rows,
         )
+    elif batch.kind == "schema_drift":
+        yield _sql_frame(con, batch, SCHEMA_DRIFT_SQL.format(feed=_ident(batch.feed)), days, feed=batch.feed)
     else:
         yield _sql_frame(con, batch, batch.sql, days)

@@ -173,7 +173,9 @@ def render_suite(suite: Suite, root: Path | None = None) -> Path:
         "<h2>Batches</h2><table><tr><th>batch</th><th>kind</th><th>source</th><th>description</th></tr>"
     )
     for b in suite.batches.values():
-        source = b.table or (f"raw.ingest_log + raw.{b.feed}" if b.kind == "daily_volume" else "SQL below")
+        source = b.table or {
+            "daily_volume": f"raw.ingest_log + raw.{b.feed}", "schema_drift": f"raw.quarantine + raw.{b.feed}"
+        }.get(b.kind, "SQL below")
         body.append(
             f"<tr><td>{escape(b.name)}</td><td>{escape(b.kind)}</td><td><code>{escape(source)}</code>"
             f"{' per ' + escape(b.per_day) if b.per_day else ''}</td><td>{escape(b.description)}"

@@ -34,7 +34,9 @@ from dagster_project.config import PROJECT_ROOT
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 SEVERITIES = {"critical": "ERROR", "warning": "WARN"}
-BATCH_KINDS = ("rows", "schema", "daily_volume", "sql")
+BATCH_KINDS = ("rows", "schema", "daily_volume", "schema_drift", "sql")
+# What a failing schema_drift row shows: the file and the column it lacks.
+DRIFT_SAMPLE_COLUMNS = ("file", "missing_column", "lines_without_column")
 # What a failing daily_volume day shows beside the failing figure.
 VOLUME_SAMPLE_COLUMNS = (
     "files",
@@ -152,7 +154,11 @@ def _batch(path: Path, name: str, raw: dict[str, Any]) -> BatchSpec:
             per_day=spec.per_day or "day",
             sample_columns=spec.sample_columns or VOLUME_SAMPLE_COLUMNS,
         )
-    needs = {"rows": ("table",), "schema": ("table",), "daily_volume": ("feed",), "sql": ("sql",)}[kind]
+    if kind == "schema_drift":
+        spec = replace(spec, per_day=spec.per_day or "day", sample_columns=spec.sample_columns or DRIFT_SAMPLE_COLUMNS)
+    needs = {
+        "rows": ("table",), "schema": ("table",), "daily_volume": ("feed",), "schema_drift": ("feed",), "sql": ("sql",)
+    }[kind]
     for attr in needs:
         if not getattr(spec, attr):
             raise _fail(path, f"batch {name!r} of kind {kind} needs {attr!r}")

@@ -264,7 +264,7 @@ def failure_numbers(o: ExpectationOutcome) -> str:
     if o.error:
         return f"could not be evaluated ({o.error})"
     allowed = expected_text(o.kwargs)
-    if o.batch_kind in ("sql", "daily_volume") and o.samples:
+    if o.batch_kind in ("sql", "daily_volume", "schema_drift") and o.samples:
         shown = []
         for k, row in enumerate(o.samples[:3]):
             day = row.get(o.per_day) if o.per_day else None

@@ -4,8 +4,10 @@ The manifest is prepared at build time (`make` runs `dbt parse`; `dagster dev` p
 prepare_if_dev); loading the definitions never parses the dbt project.
 """
 
+import contextlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project import pii_key
@@ -30,6 +33,10 @@ if not dbt_project.manifest_path.exists():
         f"The dbt manifest {dbt_project.manifest_path} is missing; run `make install` or "
         "`cd dbt && dbt parse --profiles-dir .` first."
     )
+
+# Every dbt invocation writes its artifacts into target/salesmp_dbt-<id> (~17 MB): the newest few are kept
+# for debugging a recent run, the older ones are removed after each invocation.
+KEEP_TARGET_RUNS = 5
 
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
 
@@ -111,7 +118,68 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             context.log.info(f"Window extended to {last}, the latest day loaded, so the marts stay as of it.")
     os.environ.update(dbt_env())
     # Unit tests check formulas on fixed rows, not data: `make test` runs them, daily runs skip them.
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    except Exception as exc:
+        disk_full = disk_full_cause(invocation.target_path, exc)
+        if disk_full:
+            from dagster_project.resources import disk_full_error
+
+            raise disk_full_error(settings.warehouse, OSError(disk_full)) from exc
+        raise
+    finally:
+        prune_target_runs(invocation.target_path.parent)
+    checkpoint_warehouse(settings)
+
+
+def disk_full_cause(target_path: Path, exc: BaseException) -> str | None:
+    """The first line a failed dbt invocation wrote that says the disk is full (its error, its run results,
+    its log), None when none says so."""
+    texts = [str(exc)]
+    try:
+        results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8")).get("results", [])
+        texts += [str(r.get("message") or "") for r in results]
+    except (OSError, ValueError, AttributeError):
+        pass
+    with contextlib.suppress(OSError):
+        texts.append((target_path / "dbt.log").read_text(encoding="utf-8", errors="replace")[-200_000:])
+    for text in texts:
+        for line in text.splitlines():
+            if "No space left" in line or "ENOSPC" in line:
+                return line.strip()[:300]
+    return None
+
+
+def checkpoint_warehouse(settings) -> None:
+    """dbt closed its connection; make sure what it wrote is in the database file (a full disk fails here)."""
+    from dagster_project.resources import checkpoint, connect_duckdb, disk_full_error, is_disk_full
+
+    try:
+        con = connect_duckdb(
+            settings.warehouse, tz=settings.tz, memory_limit=settings.duckdb_memory_limit, threads=1
+        )
+    except UserError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(settings.warehouse, exc) from exc
+        raise
+    try:
+        checkpoint(con, settings.warehouse)
+    except UserError:
+        with contextlib.suppress(duckdb.Error):  # the checkpoint's error is the one to tell
+            con.close()
+        raise
+    con.close()
+
+
+def prune_target_runs(target: Path, keep: int = KEEP_TARGET_RUNS) -> list[Path]:
+    """Remove all but the `keep` newest salesmp_dbt-* invocation folders under dbt's target; the removed ones."""
+    runs = sorted(
+        (p for p in target.glob("salesmp_dbt-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return runs[keep:]
 
 
 # The venv's own dbt, so runs work whether or not the venv's bin is on PATH.
