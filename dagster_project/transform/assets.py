@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
@@ -172,14 +173,18 @@ def checkpoint_warehouse(settings) -> None:
     con.close()
 
 
-def prune_target_runs(target: Path, keep: int = KEEP_TARGET_RUNS) -> list[Path]:
-    """Remove all but the `keep` newest salesmp_dbt-* invocation folders under dbt's target; the removed ones."""
+def prune_target_runs(target: Path, keep: int = KEEP_TARGET_RUNS, min_age_seconds: float = 600) -> list[Path]:
+    """Remove all but the `keep` newest salesmp_dbt-* invocation folders under dbt's target; the removed ones.
+    A folder changed in the last `min_age_seconds` is kept whatever its rank: it may belong to a dbt
+    invocation of another process still running on the same checkout."""
     runs = sorted(
         (p for p in target.glob("salesmp_dbt-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
     )
-    for old in runs[keep:]:
+    now = time.time()
+    removed = [old for old in runs[keep:] if now - old.stat().st_mtime >= min_age_seconds]
+    for old in removed:
         shutil.rmtree(old, ignore_errors=True)
-    return runs[keep:]
+    return removed
 
 
 # The venv's own dbt, so runs work whether or not the venv's bin is on PATH.
