@@ -223,3 +223,23 @@ def quarantine_reason_files(root: Path, day: date, channel_id: str, customer_id:
         "missing_column": 1,
         "unreadable_file": 1,
     }
+
+
+def renamed_amount_small_day(root: Path, day: date) -> None:
+    """A small company's day: its one file holds 3 orders, and upstream renamed `amount`."""
+
+    def change(header, body):
+        header[header.index("amount")] = "order_amount"
+        return body[:3]
+
+    _rewrite_day(root, "orders", day, change)
+
+
+def stray_file_without_amount(root: Path, day: date) -> None:
+    """Beside the day's real delivery, a stray 2-line file that lacks the `amount` column."""
+    main = sorted((root / "orders" / day.isoformat()).glob("*.csv"))[0]
+    with main.open(encoding="utf-8", newline="") as fh:
+        header, *body = list(csv.reader(fh))
+    i = header.index("amount")
+    keep = [j for j in range(len(header)) if j != i]
+    _write_csv(main.with_name("orders_stray.csv"), [header[j] for j in keep], [[r[j] for j in keep] for r in body[:2]])

@@ -109,6 +109,25 @@ def test_whole_feed_failure_fires_its_check(clean, tmp_path, case):
         con.close()
 
 
+def test_schema_drift_blocks_a_small_delivery_but_not_a_stray_file(clean, tmp_path):
+    """A company that sends 3 orders a day in one file is blocked by a renamed column like a large one;
+    a stray 2-line file beside the day's real delivery is left to the quarantine check."""
+    con = _broken(clean, tmp_path / "small", ql.renamed_amount_small_day, "orders")
+    try:
+        assert _failures(con, [BAD]).get(("raw/orders", "schema_drift")) == "ERROR"
+    finally:
+        con.close()
+    con = _broken(clean, tmp_path / "stray", ql.stray_file_without_amount, "orders")
+    try:
+        assert ("raw/orders", "schema_drift") not in _failures(con, [BAD])
+        stray = con.execute(
+            "SELECT count(*) FROM raw.quarantine WHERE reason_code = 'missing_column' AND source_file LIKE '%stray%'"
+        ).fetchone()[0]
+        assert stray == 2  # quarantined, not dropped
+    finally:
+        con.close()
+
+
 def test_failure_names_check_asset_day_and_numbers(clean, tmp_path):
     con = _broken(clean, tmp_path, ql.amounts_times_100, "orders")
     try:

@@ -221,6 +221,11 @@ NEWEST_COLUMNS = """,
 # (the file has no such column: the loader gives that reason to every line of it), on a feed that loaded
 # rows on an earlier arrival day: a required column the feed delivered before is gone (renamed or
 # dropped upstream). A feed's first delivery lacking a column is the loader's quarantine, not drift.
+# drift_lines (what blocks): the file's lines when it is a real delivery, i.e. it holds at least the
+# batch's min_quarantined_rows lines (10), or no other file of the feed loaded a row that day (the
+# day's delivery is this file), so a company that sends 3 orders a day in one file is blocked like one
+# that sends 30,000; 0 for a small stray file beside a day's delivery that loaded, which the
+# quarantine check reports.
 SCHEMA_DRIFT_SQL = """
 WITH files AS (
     SELECT partition_date AS day, source_file AS file,
@@ -230,9 +235,19 @@ WITH files AS (
     WHERE feed = $feed AND reason_code = 'missing_column'
       AND partition_date BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
     GROUP BY ALL
+),
+days AS (
+    SELECT partition_date AS day, sum(rows_loaded) AS day_rows_loaded
+    FROM raw.ingest_log
+    WHERE feed = $feed AND partition_date BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
+    GROUP BY ALL
 )
-SELECT f.day, f.file, f.missing_column, f.lines_without_column
+SELECT f.day, f.file, f.missing_column, f.lines_without_column,
+       coalesce(d.day_rows_loaded, 0) AS day_rows_loaded,
+       CASE WHEN f.lines_without_column >= $min_quarantined_rows OR coalesce(d.day_rows_loaded, 0) = 0
+            THEN f.lines_without_column ELSE 0 END AS drift_lines
 FROM files f
+LEFT JOIN days d USING (day)
 WHERE EXISTS (SELECT 1 FROM raw.{feed} r WHERE r._partition_date < f.day)
 ORDER BY f.day, f.file
 """
@@ -285,6 +300,9 @@ def frames(
             min_quarantined_rows=batch.min_quarantined_rows,
         )
     elif batch.kind == "schema_drift":
-        yield _sql_frame(con, batch, SCHEMA_DRIFT_SQL.format(feed=_ident(batch.feed)), days, feed=batch.feed)
+        yield _sql_frame(
+            con, batch, SCHEMA_DRIFT_SQL.format(feed=_ident(batch.feed)), days, feed=batch.feed,
+            min_quarantined_rows=batch.min_quarantined_rows,
+        )
     else:
         yield _sql_frame(con, batch, batch.sql, days)

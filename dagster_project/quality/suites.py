@@ -36,7 +36,7 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITIES = {"critical": "ERROR", "warning": "WARN"}
 BATCH_KINDS = ("rows", "schema", "daily_volume", "schema_drift", "sql")
 # What a failing schema_drift row shows: the file and the column it lacks.
-DRIFT_SAMPLE_COLUMNS = ("file", "missing_column", "lines_without_column")
+DRIFT_SAMPLE_COLUMNS = ("file", "missing_column", "lines_without_column", "day_rows_loaded")
 # What a failing daily_volume day shows beside the failing figure.
 VOLUME_SAMPLE_COLUMNS = (
     "files",
