@@ -82,7 +82,7 @@ def connect_duckdb(
 def owner_only(path: Path) -> None:
     """The warehouse holds personal data in clear: only its owner may read it (and its WAL)."""
     for file in (path, Path(f"{path}.wal")):
-        with contextlib.suppress(OSError):  # not ours, or gone: the README says who may read what
+        with contextlib.suppress(OSError):  # not ours, or gone: docs/security.md says who may read what
             if file.exists() and file.stat().st_mode & 0o077:
                 os.chmod(file, 0o600)
 

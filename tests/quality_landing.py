@@ -105,7 +105,7 @@ def write_landing(
 
 
 # --------------------------------------------------------------------------------------------------
-# Whole-feed breakages of one arrival day (issue 5, "Bad input, end to end"). They rewrite every CSV
+# Whole-feed breakages of one arrival day. They rewrite every CSV
 # file of the day's folder (this module's files or the generator's with file_format="csv").
 # --------------------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The statistical gates on irregular, small and festive zones written here by hand (not by the generator).
 
 Each clean zone must pass with no blocking (ERROR) result on any day; each poisoned day must block
-where the day holds enough evidence (the README's gates matrix states the minimum evidence). Fast:
+where the day holds enough evidence (docs/quality.md's gates matrix states the minimum evidence). Fast:
 the real loader writes a DuckDB file and the suites are validated directly (no Dagster run).
 """
 
@@ -195,7 +195,7 @@ POISONS = {
     "delivered twice under new ids": (_twice_under_new_ids, ("raw/orders", "repeated_orders")),
     "one customer_id": (_one_customer, ("raw/orders", "customer_spread")),
 }
-# The minimum evidence of each case (README, gates matrix): orders on the poisoned day.
+# The minimum evidence of each case (docs/quality.md, gates matrix): orders on the poisoned day.
 MINIMUM_ORDERS = {"amounts x100": 2, "amounts /100": 2, "a third on unknown channels": 20,
                   "delivered twice under new ids": 2, "one customer_id": 12}
 

@@ -1,7 +1,7 @@
-"""Unit tests of the independent pandas oracle for the issue-6 marts (tests/oracle/care_marts.py).
+"""Unit tests of the independent pandas oracle for the customer-care and sales-management marts (tests/oracle/care_marts.py).
 
-Every expected value below is worked out by hand from the specification (issues 4 and 6),
-docs/mart_rules.md and docs/mart_rules_care.md, on tiny hand-made raw tables; the working is in
+Every expected value below is worked out by hand from the specification,
+docs/mart_rules.md, on tiny hand-made raw tables; the working is in
 the comments. Time zone Asia/Shanghai (UTC+8, no DST): a UTC instant at 16:00 or later is the next
 local day, and "the end of D" is D 16:00 UTC.
 """

@@ -1,6 +1,6 @@
 """Tests of the independent oracle (tests/oracle) on tiny hand-made raw frames.
 
-Every expected figure below is worked out by hand in the comments from the definitions of issue 4
+Every expected figure below is worked out by hand in the comments from the definitions of the specification
 and docs/mart_rules.md; the oracle is never used to produce its own expectation.
 """
 

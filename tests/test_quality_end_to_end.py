@@ -10,7 +10,7 @@ database throughout:
 
 Then each ERROR case breaks day 27 of a copy of that state and runs it: blocked, nothing published,
 `salesmp run` exits 1 with one sentence naming the check, the asset and the numbers. The case
-table is the README's severity matrix ("Quality gates and publishing").
+table is the severity matrix of docs/quality.md.
 """
 
 from __future__ import annotations

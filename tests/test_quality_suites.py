@@ -117,7 +117,7 @@ def test_mart_suite_follows_the_dbt_contract(model):
 
 
 def test_whole_feed_failures_have_the_severity_of_the_readme_matrix():
-    """The checks the README's severity matrix names, with the severity it states."""
+    """The checks the severity matrix (README, docs/quality.md) names, with the severity it states."""
     expected = {
         ("raw_orders", "volume"): "WARN",  # an empty day; a third of the usual orders
         ("raw_orders", "order_value"): "ERROR",  # amounts x100

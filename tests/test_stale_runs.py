@@ -1,4 +1,4 @@
-"""A run left STARTED by a process killed with -9 never blocks the next one (issue: operations).
+"""A run left STARTED by a process killed with -9 never blocks the next one.
 
 Real processes and a real Dagster instance: a child `salesmp`-tagged run is made to stand in the
 instance as STARTED by a process that is then killed; `fail_stale_runs` (what `salesmp run` calls

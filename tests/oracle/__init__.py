@@ -1,6 +1,6 @@
 """Independent pandas / Python check of the dbt marts ("the oracle").
 
-Written only from the specification (issue 4, sections "Common rules" and "The marts") and
+Written only from the specification (its common rules and the marts) and
 docs/mart_rules.md, never from the dbt SQL. The end-to-end test computes the marts here from the
 raw tables and compares them with the dbt marts to the cent and to the count.
 

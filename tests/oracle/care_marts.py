@@ -1,7 +1,7 @@
-"""Independent pandas oracle for the customer-care and sales-management marts (issue 6).
+"""Independent pandas oracle for the customer-care and sales-management marts.
 
 Written only from the specification (``issues show 6``, the common rules of ``issues show 4``),
-``docs/mart_rules.md`` and ``docs/mart_rules_care.md``; it never looks at the dbt SQL. The
+``docs/mart_rules.md``; it never looks at the dbt SQL. The
 end-to-end test compares what this module computes with the dbt marts, to the cent and to the count.
 
 Entry point::
@@ -988,8 +988,8 @@ def compute_care_marts(
     tz: str = "Asia/Shanghai",
     core: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Compute the issue-6 marts from the raw tables (see the module docstring and
-    docs/mart_rules_care.md for the readings)."""
+    """Compute the customer-care and sales-management marts from the raw tables (see the module docstring and
+    docs/mart_rules.md for the readings)."""
     seeds_dir = Path(seeds_dir)
     care = _thresholds(seeds_dir, "care_thresholds", "threshold_name")
     kpi = _thresholds(seeds_dir, "kpi_targets", "kpi_name")

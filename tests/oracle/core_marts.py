@@ -1,6 +1,6 @@
 """The core marts computed in plain pandas / Python from the raw tables (the independent check).
 
-Written only from the specification: issue 4 ("Common rules", "The marts") and docs/mart_rules.md,
+Written only from the specification (its common rules and the marts) and docs/mart_rules.md,
 plus the "Oracle notes" at the end of that page for the readings made here. The thresholds come from
 the seed CSVs (seeds/mart_thresholds.csv, rfm_segment_map.csv, channel_type_benchmarks.csv).
 

@@ -1,7 +1,7 @@
 -- The channel master history record by record: one row per (channel_id, updated_at) of the daily
 -- snapshots in raw.channels (when a snapshot repeats, the latest arrival wins by the contract's
 -- rule), with the instant the next record takes over. mart_channel_conflict judges an order by the
--- record in force when it was placed (docs/mart_rules_care.md), so it needs every record, not only
+-- record in force when it was placed (docs/mart_rules.md), so it needs every record, not only
 -- the changes of content that dim_channels keeps as versions.
 with records as (
     select
