@@ -32,12 +32,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
 	   fonts-noto-cjk fontconfig >/dev/null)
 
-# The dbt manifest is prepared at build time, never parsed when the Dagster definitions load.
-dbt/target/manifest.json: $(VENV)/.installed $(shell find models seeds dbt -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null | grep -v '^dbt/target')
-	@if [ -f dbt/dbt_project.yml ]; then cd dbt && $(BIN)/dbt parse --profiles-dir . --quiet; fi
-	@mkdir -p dbt/target && touch $@
+# The dbt manifest is prepared at build time, never parsed when the Dagster definitions load. The dbt
+# project is the repository root (dbt_project.yml); dbt commands run from here with --profiles-dir dbt.
+target/manifest.json: $(VENV)/.installed dbt_project.yml $(shell find models seeds dbt -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null)
+	$(BIN)/dbt parse --profiles-dir dbt --quiet
+	@touch $@
 
-demo: $(VENV)/.installed dbt/target/manifest.json
+demo: $(VENV)/.installed target/manifest.json
 	@if [ ! -f $(SALESMP_LANDING)/_ground_truth.json ]; then \
 	  $(BIN)/salesmp generate --out $(SALESMP_LANDING) $(DEMO_ARGS); fi
 	$(BIN)/salesmp run --landing $(SALESMP_LANDING)
@@ -59,11 +60,11 @@ lint: $(VENV)/.installed
 # process, and the builds of one worker overlap the single-threaded steps (Python, Dagster, GE) of
 # the other's. Session fixtures are built once per worker. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
-test: $(VENV)/.installed dbt/target/manifest.json lint browser
+test: $(VENV)/.installed target/manifest.json lint browser
 	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-ui: $(VENV)/.installed dbt/target/manifest.json
-	$(BIN)/python -c "from dagster_project.cli import prepare_dagster_home; prepare_dagster_home()"
+ui: $(VENV)/.installed target/manifest.json
+	$(BIN)/python -c "from dagster_project.instance import prepare_dagster_home; prepare_dagster_home()"
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 # The lineage docs are built by the `docs/dbt_docs` asset after each publish; this serves them as they are.
@@ -73,7 +74,7 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m http.server 8080 --bind 127.0.0.1 --directory $(SALESMP_SITE)/docs
 
 # Benchmarks (not part of make test): 1, 3 and 10 million orders; see benchmarks/README.md.
-bench: $(VENV)/.installed dbt/target/manifest.json
+bench: $(VENV)/.installed target/manifest.json
 	$(BIN)/python -m benchmarks.run
 
 # Calibration of the raw-feed gates (not part of make test): false alarms on clean zones, poisoned days
@@ -82,4 +83,4 @@ calibrate: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.calibrate $(CALIBRATE_ARGS)
 
 clean:
-	rm -rf data dbt/target dbt/logs
+	rm -rf data target logs

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.sql import ident
+
 CORE_MARTS: dict[str, tuple[str, ...]] = {
     "mart_customer_rfm": ("customer_id",),
     "mart_channel_funnel": ("channel_id", "month"),
@@ -44,19 +46,15 @@ class MartComparison:
         return not self.problems
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _candidate_relation(candidate: Path, mart: str) -> str:
     if candidate.is_dir():
         return f"read_parquet('{candidate / (mart + '.parquet')}')"
-    return f"cand.main.{_ident(mart)}"
+    return f"cand.main.{ident(mart)}"
 
 
 def _same(column: str, data_type: str) -> str:
     """SQL that is true when ref.<column> and cand.<column> agree (NULL-safe)."""
-    r, c = f"r.{_ident(column)}", f"c.{_ident(column)}"
+    r, c = f"r.{ident(column)}", f"c.{ident(column)}"
     if data_type.startswith("DECIMAL"):
         # to the cent: the candidate may carry money as DECIMAL or as a float rounded to the cent
         return f"{r} is not distinct from try_cast({c} as decimal(38, 2))"
@@ -71,7 +69,7 @@ def _same(column: str, data_type: str) -> str:
 
 def compare_mart(con: duckdb.DuckDBPyConnection, candidate: Path, mart: str) -> MartComparison:
     keys = CORE_MARTS[mart]
-    ref = f"ref.main.{_ident(mart)}"
+    ref = f"ref.main.{ident(mart)}"
     cand = _candidate_relation(candidate, mart)
     ref_columns = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
@@ -91,32 +89,32 @@ def compare_mart(con: duckdb.DuckDBPyConnection, candidate: Path, mart: str) -> 
     if missing_columns:
         result.problems.append(f"columns missing from the candidate: {missing_columns}")
         return result
-    key_list = ", ".join(_ident(k) for k in keys)
+    key_list = ", ".join(ident(k) for k in keys)
     for side, relation in (("reference", ref), ("candidate", cand)):
         dups = con.execute(
             f"SELECT count(*) FROM (SELECT {key_list} FROM {relation} GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()[0]
         if dups:
             result.problems.append(f"{dups} duplicate keys {list(keys)} in the {side}")
-    key_casts = ", ".join(f"try_cast({_ident(k)} as {types[k]}) as {_ident(k)}" for k in keys)
-    others = ", ".join(_ident(n) for n, _ in ref_columns if n not in keys)
-    join = " and ".join(f"r.{_ident(k)} is not distinct from c.{_ident(k)}" for k in keys)
+    key_casts = ", ".join(f"try_cast({ident(k)} as {types[k]}) as {ident(k)}" for k in keys)
+    others = ", ".join(ident(n) for n, _ in ref_columns if n not in keys)
+    join = " and ".join(f"r.{ident(k)} is not distinct from c.{ident(k)}" for k in keys)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _pairs AS SELECT "
-        + ", ".join(f"coalesce(r.{_ident(k)}, c.{_ident(k)}) as {_ident('key_' + k)}" for k in keys)
+        + ", ".join(f"coalesce(r.{ident(k)}, c.{ident(k)}) as {ident('key_' + k)}" for k in keys)
         + ", r._present as in_reference, c._present as in_candidate, "
-        + ", ".join(_same(n, t) + f" as {_ident('same_' + n)}" for n, t in ref_columns if n not in keys)
+        + ", ".join(_same(n, t) + f" as {ident('same_' + n)}" for n, t in ref_columns if n not in keys)
         + ", "
         + ", ".join(
-            f"r.{_ident(n)} as {_ident('ref_' + n)}, c.{_ident(n)} as {_ident('cand_' + n)}"
+            f"r.{ident(n)} as {ident('ref_' + n)}, c.{ident(n)} as {ident('cand_' + n)}"
             for n, _ in ref_columns
             if n not in keys
         )
         + f" FROM (SELECT *, true as _present FROM {ref}) r "
         f"FULL OUTER JOIN (SELECT {key_casts}, {others}, true as _present FROM {cand}) c ON {join}"
     )
-    key_cols = ", ".join(_ident("key_" + k) for k in keys)
-    key_text = "concat_ws(' / ', " + ", ".join(f"coalesce({_ident('key_' + k)}::VARCHAR, 'NULL')" for k in keys) + ")"
+    key_cols = ", ".join(ident("key_" + k) for k in keys)
+    key_text = "concat_ws(' / ', " + ", ".join(f"coalesce({ident('key_' + k)}::VARCHAR, 'NULL')" for k in keys) + ")"
     for label, where in (("in the reference only (missing)", "in_candidate is null"),
                          ("in the candidate only (extra)", "in_reference is null")):
         n, examples = con.execute(
@@ -128,13 +126,13 @@ def compare_mart(con: duckdb.DuckDBPyConnection, candidate: Path, mart: str) -> 
     for name, _ in ref_columns:
         if name in keys:
             continue
-        same = _ident("same_" + name)
+        same = ident("same_" + name)
         n = con.execute(
             f"SELECT count(*) FROM _pairs WHERE in_reference AND in_candidate AND NOT coalesce({same}, false)"
         ).fetchone()[0]
         if n:
             shown = con.execute(
-                f"SELECT {key_text}, {_ident('ref_' + name)}::VARCHAR, {_ident('cand_' + name)}::VARCHAR "
+                f"SELECT {key_text}, {ident('ref_' + name)}::VARCHAR, {ident('cand_' + name)}::VARCHAR "
                 f"FROM _pairs WHERE in_reference AND in_candidate AND NOT coalesce({same}, false) "
                 f"ORDER BY {key_cols} LIMIT {SHOWN_DIFFERENCES}"
             ).fetchall()

@@ -6,7 +6,7 @@ Plain vectorised pandas (pd.read_csv per file, sort + drop_duplicates for the la
 groupby / merge for the figures), no DuckDB. Money is carried as whole cents (int64) so sums and
 roundings are exact, and written as float64 rounded to the cent. It writes `<mart>.parquet` into
 --out. Same assumptions as the floor: clean CSV files (--defect-rate 0). Definitions: the models'
-(models/marts/_marts.yml) and docs/mart_rules.md; benchmarks/run.py checks the result equals the
+(models/core, models/marts) and docs/mart_rules.md; benchmarks/run.py checks the result equals the
 published marts.
 """
 

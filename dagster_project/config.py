@@ -44,7 +44,25 @@ def earliest_landing_day(landing: Path) -> date | None:
         except OSError:
             continue
     return min(days) if days else None
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+
+
+# The dbt project is the repository root (dbt_project.yml); its profile lives in dbt/ beside the macros
+# and singular tests; dbt writes its artifacts (the manifest Dagster loads) into target/.
+DBT_PROJECT_DIR = PROJECT_ROOT
+DBT_PROFILES_DIR = PROJECT_ROOT / "dbt"
+DBT_TARGET_DIR = PROJECT_ROOT / "target"
+
+
+def _platform_owners() -> list[str]:
+    """The owners written once in dbt_project.yml's model meta (`dagster: owners`)."""
+    import yaml
+
+    project = yaml.load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    return list(project["models"]["salesmp"]["+meta"]["dagster"]["owners"])
+
+
+# The owners of the Python assets, the same as the dbt models'.
+PLATFORM_OWNERS = _platform_owners()
 
 
 @dataclass(frozen=True)

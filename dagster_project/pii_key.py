@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 from dagster_project.errors import UserError
+from dagster_project.sql import table_exists
 
 # Known, public values: refused as keys outside the demo's and the tests' own fixtures.
 DEV_KEY = "salesmp-dev-key-not-for-production"
@@ -104,11 +105,7 @@ def rekey_requested() -> bool:
 def stored_fingerprint(con) -> str | None:
     """The fingerprint recorded in the warehouse `con` is connected to, None before the first run."""
     schema, table = META_TABLE.split(".")
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()[0]
+    exists = table_exists(con, schema, table)
     if not exists:
         return None
     row = con.execute(f"SELECT fingerprint FROM {META_TABLE} ORDER BY recorded_at DESC LIMIT 1").fetchone()

@@ -116,7 +116,7 @@ def test_leftover_log_tails_are_stopped_after_a_run(tmp_path):
     and other children are not touched."""
     import psutil
 
-    from dagster_project.cli import stop_leftover_log_tails
+    from dagster_project.run_output import stop_leftover_log_tails
 
     log = tmp_path / "compute.err"
     log.write_text("")

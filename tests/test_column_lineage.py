@@ -1,6 +1,6 @@
 """Column-level lineage of the marts, traced from the compiled SQL of a real build.
 
-The expectations come from the definitions (models/marts/_marts.yml, docs/mart_rules.md): NPS is
+The expectations come from the definitions (models/**/_*.yml, docs/mart_rules.md): NPS is
 computed from the survey's likelihood-to-recommend score, CSAT from the satisfaction score, monetary
 from order amounts, recency from order dates against D (the latest loaded partition), the segment
 from seed rfm_segment_map, the tier from the strategic revenue threshold of seed mart_thresholds.

@@ -101,7 +101,7 @@ def test_graphql_lists_assets_checks_groups_owners_and_kinds(dagster_ui):
     assert docs["owners"] == [{"team": "data-platform"}]
     assert "dbt docs generate" in docs["description"]
     assert set(nodes[("mart_nps",)]["kinds"]) >= {"dbt", "duckdb"}
-    assert {"raw", "staging", "intermediate", "marts", "seeds", "publish", "docs"} <= {
+    assert {"raw", "staging", "core", "intermediate", "marts", "seeds", "publish", "docs"} <= {
         n["groupName"] for n in nodes.values()
     }
     undescribed = [k for k, n in nodes.items() if not (n["description"] or "").strip()]

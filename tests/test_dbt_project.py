@@ -12,7 +12,6 @@ from tests.conftest import ROOT
 from tests.dbt_fixture.build_fixture_warehouse import build
 from tests.dbt_fixture.check_incremental_equals_full import main as incremental_equals_full
 
-DBT_DIR = ROOT / "dbt"
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 
@@ -20,9 +19,9 @@ def test_dbt_build_with_unit_tests_passes(tmp_path):
     warehouse = tmp_path / "fixture.duckdb"
     build(warehouse)
     result = subprocess.run(
-        ["dbt", "build", "--profiles-dir", "."],
-        # dbt's artifacts under tmp_path: dbt/target holds the manifest other processes load.
-        cwd=DBT_DIR,
+        ["dbt", "build", "--profiles-dir", "dbt"],
+        # dbt's artifacts under tmp_path: target/ holds the manifest other processes load.
+        cwd=ROOT,
         env={**os.environ, "SALESMP_WAREHOUSE": str(warehouse),
              "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "target")},
         capture_output=True, text=True, timeout=900,
@@ -41,7 +40,7 @@ def test_raw_columns_macro_mirrors_the_feed_contract():
 
     from dagster_project.ingest.feeds import FEEDS, LINEAGE_COLUMNS
 
-    text = (DBT_DIR / "macros" / "raw_columns.sql").read_text()
+    text = (ROOT / "dbt" / "macros" / "raw_columns.sql").read_text()
     contract = ast.literal_eval(re.search(r"set contract = (\{.*?\}) -%\}", text, re.S).group(1))
     assert contract == {name: list(feed.column_names) for name, feed in FEEDS.items()}
     lineage = ast.literal_eval(re.search(r"contract\[feed\] \+ (\[.*?\])", text).group(1))

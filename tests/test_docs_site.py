@@ -16,12 +16,12 @@ import pytest
 from tests.browser import chromium, console_errors, save_screenshot
 
 ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = ROOT / "dbt" / "target" / "manifest.json"
+MANIFEST = ROOT / "target" / "manifest.json"
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    assert MANIFEST.exists(), f"{MANIFEST} is missing: run `make` (or `cd dbt && dbt parse --profiles-dir .`)."
+    assert MANIFEST.exists(), f"{MANIFEST} is missing: run `make` (or `dbt parse --profiles-dir dbt`)."
     return json.loads(MANIFEST.read_text())
 
 
@@ -114,7 +114,7 @@ def test_the_build_writes_a_docs_site_that_documents_every_built_column(docs_fol
 
 def test_a_site_copied_from_the_docs_cache_equals_a_fresh_dbt_docs_generate(built_pipeline, docs_folder,
                                                                             tmp_path, monkeypatch):
-    """The site may be copied from dbt/target/docs_site_cache (the same project and warehouse catalog):
+    """The site may be copied from target/docs_site_cache (the same project and warehouse catalog):
     a fresh `dbt docs generate` on the built warehouse gives the same relations, columns and types."""
     from dagster_project.docs_site.assets import run_dbt_docs_generate
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.cli import DAGSTER_YAML
+from dagster_project.instance import DAGSTER_YAML
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 

@@ -23,7 +23,6 @@ import pytest
 from tests.conftest import ROOT
 from tests.dbt_fixture.build_fixture_warehouse import PARTITIONS, build
 
-DBT_DIR = ROOT / "dbt"
 LAST = PARTITIONS[-1]
 SELECT = ["+mart_customer_rfm", "+int_customer_first_purchases"]
 STATE = "intermediate.int_customer_purchase_stats"
@@ -52,16 +51,16 @@ def fixture_with_refunded_customer(path: Path) -> None:
 
 def dbt_run(warehouse: Path, window: dict | None = None) -> None:
     # build = seeds and models (the marts read seeds); the dbt tests run in test_dbt_project.py.
-    args = ["dbt", "build", "--profiles-dir", ".", "--select", *SELECT, "--exclude-resource-type", "test",
+    args = ["dbt", "build", "--profiles-dir", "dbt", "--select", *SELECT, "--exclude-resource-type", "test",
             "--exclude-resource-type", "unit_test"]
     if window:
         args += ["--vars", json.dumps(window)]
     env = {**os.environ, "SALESMP_WAREHOUSE": str(warehouse),
-           # dbt's artifacts beside the warehouse: dbt/target holds the manifest other processes load.
+           # dbt's artifacts beside the warehouse: target/ holds the manifest other processes load.
            "DBT_TARGET_PATH": str(warehouse.parent / "dbt_target"),
            "DBT_LOG_PATH": str(warehouse.parent / "dbt_target"),
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-    result = subprocess.run(args, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of the independent pandas oracle for the customer-care and sales-management marts (tests/oracle/care_marts.py).
+"""Unit tests of the independent pandas oracle for the care and sales marts (tests/oracle/care_marts.py).
 
 Every expected value below is worked out by hand from the specification,
 docs/mart_rules.md, on tiny hand-made raw tables; the working is in

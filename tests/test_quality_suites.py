@@ -16,9 +16,9 @@ SUITES = {s.name: s for s in load_suites()}
 
 
 def _mart_models() -> dict[str, dict]:
-    """Every model documented under models/marts (name -> its YAML entry)."""
+    """Every model documented under models/core and models/marts, the published ones (name -> its YAML entry)."""
     models = {}
-    for doc in (ROOT / "models" / "marts").rglob("_*.yml"):
+    for doc in [*(ROOT / "models" / "core").rglob("_*.yml"), *(ROOT / "models" / "marts").rglob("_*.yml")]:
         for model in yaml.safe_load(doc.read_text(encoding="utf-8")).get("models") or []:
             models[model["name"]] = model
     return models
@@ -38,7 +38,7 @@ def _declared_types(suite) -> dict[str, str]:
 
 
 def test_one_suite_per_raw_feed_and_per_mart():
-    marts = {p.stem for p in (ROOT / "models" / "marts").rglob("*.sql")}
+    marts = {p.stem for folder in ("core", "marts") for p in (ROOT / "models" / folder).rglob("*.sql")}
     expected = {f"raw_{feed}" for feed in FEEDS} | marts
     assert expected <= set(SUITES), f"no suite for {sorted(expected - set(SUITES))}"
     assert {p.stem for p in EXPECTATIONS_DIR.glob("*.yml")} == set(SUITES)
@@ -149,7 +149,7 @@ def test_definitions_carry_a_check_per_suite_and_publish_after_every_mart():
             key = dg.AssetCheckKey(suite.asset_key, name)
             assert key in check_keys, key
             assert graph.get_check_spec(key).blocking == check.blocking, key
-    marts = {k for k in assets if graph.get(k).group_name == "marts"}
+    marts = {k for k in assets if graph.get(k).group_name in ("core", "marts")}
     publish = graph.get(PUBLISH_KEY)
     assert publish.group_name == "publish"
     assert marts <= set(publish.parent_keys)

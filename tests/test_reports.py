@@ -1,6 +1,6 @@
 """The monthly reports on a real build: Dagster materializes each month's partition from the serving
 database, headless Chromium renders every page offline, and the figures shown are checked against
-pandas computations from the mart definitions (docs/reports.md, models/marts/**/_*.yml)."""
+pandas computations from the mart definitions (docs/reports.md, models/marts/**/_*.yml, models/core/_core.yml)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def _started_run(instance: dg.DagsterInstance, pid: int) -> str:
 
 def test_a_run_of_a_killed_process_is_failed_and_a_live_one_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    from dagster_project.cli import prepare_dagster_home
+    from dagster_project.instance import prepare_dagster_home
 
     prepare_dagster_home()
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -47,7 +47,7 @@ def test_a_run_of_a_killed_process_is_failed_and_a_live_one_is_kept(tmp_path, mo
 
 def test_the_dagster_yaml_turns_on_run_monitoring(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    from dagster_project.cli import prepare_dagster_home
+    from dagster_project.instance import prepare_dagster_home
 
     home = prepare_dagster_home()
     config = yaml.safe_load((home / "dagster.yaml").read_text())

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from dagster_project.bi.parquet_export import export_parquet
-from dagster_project.config import load_settings
-from dagster_project.publish.assets import OWNER, PUBLISH_KEY
+from dagster_project.config import PLATFORM_OWNERS, load_settings
+from dagster_project.publish.assets import PUBLISH_KEY
 
 
 # Group "bi", not "publish": serving/publish is the gate every consumer relies on, while this is one
@@ -14,7 +14,7 @@ from dagster_project.publish.assets import OWNER, PUBLISH_KEY
     key=dg.AssetKey(["bi", "parquet_export"]),
     group_name="bi",
     deps=[PUBLISH_KEY],
-    owners=[OWNER],
+    owners=PLATFORM_OWNERS,
     kinds={"parquet", "duckdb"},
     tags={"layer": "serving"},
     description=(

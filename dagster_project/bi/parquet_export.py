@@ -44,6 +44,7 @@ from dagster_project.publish.serving import (
     fingerprints,
     month_of,
 )
+from dagster_project.sql import ident, literal
 
 # The facts large enough to split by month, and the local event date whose month names the folder:
 # the same facts that publishing updates month by month.
@@ -62,14 +63,6 @@ class ExportReport:
     build_id: str
     manifest: dict[str, Any]
     seconds: float
-
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def serving_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -130,7 +123,7 @@ def _export_table(
     """Write one table to `folder/<table>/`, reusing the live export's files of the units that did not
     change (`previous` is its manifest entry, `previous_folder` its folder), and check the files
     against the table; return the table's manifest entry."""
-    source = f"main.{_ident(table)}"
+    source = f"main.{ident(table)}"
     columns = _columns(con, source)
     out = folder / table
     date_column = MONTHLY_PARTITION_DATE.get(table)
@@ -157,14 +150,15 @@ def _export_table(
     if date_column is None:
         out.mkdir(parents=True)
         if write:
-            con.execute(f"COPY {source} TO {_q(str(out / f'{table}.parquet'))} (FORMAT parquet, COMPRESSION snappy)")
+            target = literal(str(out / f"{table}.parquet"))
+            con.execute(f"COPY {source} TO {target} (FORMAT parquet, COMPRESSION snappy)")
     elif write:
         month = month_of(date_column)
         con.execute(
-            f"COPY (SELECT *, strftime({_ident(date_column)}, '%Y-%m') AS {PARTITION_KEY} FROM {source} "
-            f"WHERE {month} IN ({', '.join(_q(u) for u in write)})) "
-            f"TO {_q(str(out))} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY ({PARTITION_KEY}), "
-            f"FILENAME_PATTERN {_q(table + '_{i}')})"
+            f"COPY (SELECT *, strftime({ident(date_column)}, '%Y-%m') AS {PARTITION_KEY} FROM {source} "
+            f"WHERE {month} IN ({', '.join(literal(u) for u in write)})) "
+            f"TO {literal(str(out))} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY ({PARTITION_KEY}), "
+            f"FILENAME_PATTERN {literal(table + '_{i}')})"
         )
     else:
         out.mkdir(parents=True)
@@ -181,7 +175,7 @@ def _export_table(
         unit["files"].append(relative)
     # Read back without the hive key: the files must hold exactly the table's columns, and each unit's
     # files (written or linked) exactly its rows.
-    pattern = _q(str(out) + "/**/*.parquet")
+    pattern = literal(str(out) + "/**/*.parquet")
     file_rows: dict[str, int] = {}
     if files:
         for path, n in con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({pattern})").fetchall():
@@ -255,7 +249,7 @@ def export_parquet(
     con = duckdb.connect(str(serving), read_only=True, config={"memory_limit": memory_limit, "threads": threads})
     target = None
     try:
-        con.execute(f"SET TimeZone = {_q(tz)}")
+        con.execute(f"SET TimeZone = {literal(tz)}")
         build = con.execute(
             "SELECT build_id, published_at FROM main.publish_log ORDER BY published_at DESC LIMIT 1"
         ).fetchone()

@@ -1,6 +1,6 @@
 """The `docs/dbt_docs` asset: the dbt docs site (lineage docs for analysts) after each publish.
 
-`dbt docs generate` runs against the warehouse into a target folder of its own (dbt/target holds the
+`dbt docs generate` runs against the warehouse into a target folder of its own (target/ holds the
 manifest the Dagster definitions load). index.html, manifest.json, catalog.json and the column-level
 lineage of the marts are copied into a new build folder under $SALESMP_SITE, and the symbolic link
 $SALESMP_SITE/docs is switched to it in one rename, so a reader never sees a half-written site.
@@ -19,8 +19,8 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_project.config import DBT_PROJECT_DIR, load_settings
-from dagster_project.publish.assets import OWNER, PUBLISH_KEY
+from dagster_project.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, DBT_TARGET_DIR, PLATFORM_OWNERS, load_settings
+from dagster_project.publish.assets import PUBLISH_KEY
 from dagster_project.transform.assets import dbt_env
 
 DOCS_KEY = dg.AssetKey(["docs", "dbt_docs"])
@@ -33,7 +33,7 @@ SOURCE_KEY_FILE = ".source_key"
 def project_key() -> str:
     """What the site is generated from: the dbt manifest prepared at build time (models, docs,
     exposures, compiled SQL). The built relations follow from it (the marts have contracts)."""
-    return hashlib.sha256((DBT_PROJECT_DIR / "target" / "manifest.json").read_bytes()).hexdigest()
+    return hashlib.sha256((DBT_TARGET_DIR / "manifest.json").read_bytes()).hexdigest()
 
 
 def site_is_current(site: Path, key: str) -> bool:
@@ -52,12 +52,12 @@ def run_dbt_docs_generate(target: Path) -> None:
         "docs",
         "generate",
         "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROFILES_DIR),
         "--target-path", str(target),
         "--log-path", str(target),
     ]  # fmt: skip
     # A copy of the build's partial-parse state spares a full parse; dbt discards it when stale.
-    partial = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
+    partial = DBT_TARGET_DIR / "partial_parse.msgpack"
     if partial.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(partial, target / partial.name)
@@ -90,7 +90,7 @@ def swap_in(site: Path, build: Path) -> Path:
     return docs
 
 
-CACHE_FOLDER = DBT_PROJECT_DIR / "target" / "docs_site_cache"
+CACHE_FOLDER = DBT_TARGET_DIR / "docs_site_cache"
 
 
 def catalog_key(warehouse: Path, key: str) -> str | None:
@@ -115,7 +115,7 @@ def catalog_key(warehouse: Path, key: str) -> str | None:
 
 def build_docs_site(site: Path, key: str, warehouse: Path | None = None) -> dict[str, Any]:
     """Generate the docs and lineage into a new build folder and switch site/docs to it. A site already
-    generated from the same project and warehouse catalog (dbt/target/docs_site_cache) is copied."""
+    generated from the same project and warehouse catalog (target/docs_site_cache) is copied."""
     builds = site / BUILDS_FOLDER
     builds.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%dT%H%M%S-"), dir=builds))
@@ -180,7 +180,7 @@ def column_lineage_observations(lineage: dict[str, Any]) -> list[dg.AssetObserva
     key=DOCS_KEY,
     group_name="docs",
     deps=[PUBLISH_KEY],
-    owners=[OWNER],
+    owners=PLATFORM_OWNERS,
     kinds={"dbt", "html"},
     tags={"layer": "docs"},
     description=(

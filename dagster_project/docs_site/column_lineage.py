@@ -25,7 +25,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.lineage import lineage
 
 DIALECT = "duckdb"
-MART_FOLDER = "marts"
+MART_FOLDERS = ("core", "marts")  # the published models
 
 
 def _relation_key(database: str | None, schema: str | None, name: str | None) -> tuple[str, str]:
@@ -131,7 +131,7 @@ def build_column_lineage(manifest: Mapping[str, Any], catalog: Mapping[str, Any]
                     staging_copy.setdefault(parents[0], set()).add((uid, column))
     models: dict[str, Any] = {}
     for uid, node in sorted(project.nodes.items()):
-        if node["resource_type"] != "model" or (node.get("fqn") or ["", ""])[1] != MART_FOLDER:
+        if node["resource_type"] != "model" or (node.get("fqn") or ["", ""])[1] not in MART_FOLDERS:
             continue
         columns: dict[str, Any] = {}
         for column, parents in project.direct(uid).items():

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.config import load_settings
+from dagster_project.config import PLATFORM_OWNERS, load_settings
 from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Feed
 from dagster_project.ingest.landing_readiness import not_ready_sentence
 from dagster_project.ingest.loader import PartitionResult, ensure_raw_schema, ingest_days
 from dagster_project.partitions import daily_partitions, days_in
 from dagster_project.resources import DuckDBWarehouse, checkpoint
 
-OWNER = "team:data-platform"
 MAX_DAYS_IN_METADATA = 31
 LANDING_READY_CHECK = "landing_ready"
 
@@ -39,7 +38,7 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
         group_name="raw",
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        owners=[OWNER],
+        owners=PLATFORM_OWNERS,
         kinds={"duckdb", "python"},
         tags={"layer": "raw"},
         check_specs=[
@@ -123,7 +122,7 @@ raw_bookkeeping_specs = [
         key=["raw", "ingest_log"],
         group_name="raw",
         deps=RAW_ASSET_KEYS,
-        owners=[OWNER],
+        owners=PLATFORM_OWNERS,
         kinds={"duckdb"},
         description="One row per landing file (rows read / loaded / quarantined, extra columns) and one "
         "row per feed and arrival day without files. Written by every raw feed asset.",
@@ -132,7 +131,7 @@ raw_bookkeeping_specs = [
         key=["raw", "quarantine"],
         group_name="raw",
         deps=RAW_ASSET_KEYS,
-        owners=[OWNER],
+        owners=PLATFORM_OWNERS,
         kinds={"duckdb"},
         description="Every rejected landing row with its reason_code and a one-sentence reason naming "
         "the column and the value. Written by every raw feed asset.",

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Column, Feed, raw_schema_ddl
 from dagster_project.ingest.landing_readiness import read_when_settled
+from dagster_project.sql import ident, literal
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
 
@@ -88,15 +89,6 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(stmt)
 
 
-def _q(value: str) -> str:
-    """SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 # --------------------------------------------------------------------------------------------------
 # Reading a file into the all-text relation _rows(line_number, raw_record, struct_code, struct_reason,
 # <contract columns as VARCHAR>).
@@ -129,13 +121,13 @@ ROWS_COLUMNS = "file_id BIGINT, line_number BIGINT, raw_record VARCHAR, struct_c
 
 def _create_rows_table(con, feed: Feed) -> None:
     """_rows: every record of the batch as text, with its structural verdict (NULL when fine)."""
-    cols = ", ".join(f"{_ident(c)} VARCHAR" for c in feed.column_names)
+    cols = ", ".join(f"{ident(c)} VARCHAR" for c in feed.column_names)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _rows ({ROWS_COLUMNS}, {cols})")
 
 
 def _insert_unreadable(con, feed: Feed, file_id: int, message: str) -> None:
     """A file that cannot be read at all is one quarantined record."""
-    cols = ", ".join(_ident(c) for c in feed.column_names)
+    cols = ", ".join(ident(c) for c in feed.column_names)
     nulls = ", ".join("NULL" for _ in feed.column_names)
     con.execute(
         f"INSERT INTO _rows (file_id, line_number, raw_record, struct_code, struct_reason, {cols}) "
@@ -239,7 +231,7 @@ def _csv_rows(con, files: list[_File], feed: Feed) -> None:
                 )
             else:
                 values.append("NULL::VARCHAR")
-        mc = _q(mc_code) if mc_code else "NULL"
+        mc = literal(mc_code) if mc_code else "NULL"
         structure = f"""
             CASE
               WHEN {mc} IS NOT NULL THEN {mc}
@@ -249,7 +241,7 @@ def _csv_rows(con, files: list[_File], feed: Feed) -> None:
             END"""
         reason = f"""
             CASE
-              WHEN {mc} IS NOT NULL THEN {_q(mc_reason or '')}
+              WHEN {mc} IS NOT NULL THEN {literal(mc_reason or '')}
               WHEN txt IS NULL THEN 'line ' || line_number || ' is not valid UTF-8'
               WHEN len(fields) <> {n_fields} AND is_cut
                 THEN 'the last line is cut off: ' || len(fields) || ' of {n_fields} fields'
@@ -311,7 +303,7 @@ def _jsonl_rows(con, files: list[_File], feed: Feed) -> None:
     # CASE guards keep the JSON functions away from lines that are not JSON (AND does not short-circuit).
     obj_ok = "coalesce(json_type(CASE WHEN json_valid(txt) THEN txt END) = 'OBJECT', false)"
     values = [
-        f"CASE WHEN {obj_ok} THEN nullif(trim(json_extract_string(txt, {_q('$.' + _json_key(col))})), '') END"
+        f"CASE WHEN {obj_ok} THEN nullif(trim(json_extract_string(txt, {literal('$.' + _json_key(col))})), '') END"
         for col in feed.column_names
     ]
     con.execute(
@@ -355,14 +347,14 @@ def _parquet_rows(con, f: _File, feed: Feed) -> None:
     table = table.append_column("_row_index", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     con.register("_parquet_arrow", table)
     values = [
-        f"nullif(trim(CAST({_ident(c)} AS VARCHAR)), '')" if c in present else "NULL::VARCHAR"
+        f"nullif(trim(CAST({ident(c)} AS VARCHAR)), '')" if c in present else "NULL::VARCHAR"
         for c in feed.column_names
     ]
-    cols_json = ", ".join(f"{_q(c)}, CAST({_ident(c)} AS VARCHAR)" for c in sorted(present))
+    cols_json = ", ".join(f"{literal(c)}, CAST({ident(c)} AS VARCHAR)" for c in sorted(present))
     con.execute(
         f"""INSERT INTO _rows
         SELECT {f.file_id}, _row_index + 1, CAST(json_object({cols_json}) AS VARCHAR),
-               {_q(mc_code) if mc_code else 'NULL'}, {_q(mc_reason) if mc_reason else 'NULL'},
+               {literal(mc_code) if mc_code else 'NULL'}, {literal(mc_reason) if mc_reason else 'NULL'},
                {", ".join(values)}
         FROM _parquet_arrow"""
     )
@@ -376,7 +368,7 @@ def _parquet_rows(con, f: _File, feed: Feed) -> None:
 
 def _value_checks(col: Column) -> list[tuple[str, str, str]]:
     """(reason_code, SQL condition on the text value v, SQL message) for one column."""
-    v = _ident(col.name)
+    v = ident(col.name)
     name = col.name
     shown = f"'column {name}: ''' || {v} || ''''"
     checks: list[tuple[str, str, str]] = []
@@ -430,7 +422,7 @@ def _value_checks(col: Column) -> list[tuple[str, str, str]]:
             )
         )
     elif col.kind == "enum":
-        allowed = ", ".join(_q(e) for e in col.enum)
+        allowed = ", ".join(literal(e) for e in col.enum)
         checks.append(
             (
                 "bad_enum",
@@ -444,9 +436,9 @@ def _value_checks(col: Column) -> list[tuple[str, str, str]]:
 def _classify_sql(feed: Feed) -> str:
     checks = [c for col in feed.columns for c in _value_checks(col)]
     ordered = sorted(checks, key=lambda c: REASON_CODES.index(c[0]))
-    code_whens = "\n".join(f"WHEN {cond} THEN {_q(code)}" for code, cond, _ in ordered)
+    code_whens = "\n".join(f"WHEN {cond} THEN {literal(code)}" for code, cond, _ in ordered)
     msg_whens = "\n".join(f"WHEN {cond} THEN {msg}" for _, cond, msg in ordered)
-    key_cols = ", ".join(_ident(k) for k in feed.key)
+    key_cols = ", ".join(ident(k) for k in feed.key)
     return f"""
     CREATE OR REPLACE TEMP TABLE _classified AS
     WITH valued AS (
@@ -484,7 +476,7 @@ def _classify_sql(feed: Feed) -> str:
 
 
 def _typed_expr(col: Column) -> str:
-    v = _ident(col.name)
+    v = ident(col.name)
     return {
         "text": v,
         "enum": v,
@@ -539,13 +531,13 @@ def _load_batch(
             result.reasons[code] = n
         else:
             result.rows_loaded = n
-    cols = ", ".join(_ident(c) for c in feed.column_names)
+    cols = ", ".join(ident(c) for c in feed.column_names)
     typed = ", ".join(_typed_expr(c) for c in feed.columns)
     con.execute("BEGIN TRANSACTION")
     try:
         for table, column in ((f"raw.{feed.name}", "_partition_date"), ("raw.quarantine", "partition_date"),
                               ("raw.ingest_log", "partition_date")):
-            feed_filter = "" if table == f"raw.{feed.name}" else f"feed = {_q(feed.name)} AND "
+            feed_filter = "" if table == f"raw.{feed.name}" else f"feed = {literal(feed.name)} AND "
             file_column = "_source_file" if table == f"raw.{feed.name}" else "source_file"
             con.execute(
                 f"DELETE FROM {table} WHERE {feed_filter}list_contains(?, {column}) "
@@ -561,7 +553,7 @@ def _load_batch(
         )
         con.execute(
             f"""INSERT INTO raw.quarantine
-            SELECT {_q(feed.name)}, partition_date, source_file, line_number, reason_code, reason, raw_record, ?
+            SELECT {literal(feed.name)}, partition_date, source_file, line_number, reason_code, reason, raw_record, ?
             FROM _classified JOIN _files USING (file_id) WHERE reason_code IS NOT NULL
             ORDER BY file_id, line_number""",
             [ingested_at],

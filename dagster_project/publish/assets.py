@@ -6,14 +6,14 @@ from typing import Any
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from dagster_project.config import load_settings
+from dagster_project.config import PLATFORM_OWNERS, load_settings
 from dagster_project.partitions import run_days
 from dagster_project.publish.serving import publish_marts
 from dagster_project.resources import DuckDBWarehouse
 
-OWNER = "team:data-platform"
 PUBLISH_KEY = dg.AssetKey(["serving", "publish"])
-MART_GROUP = "marts"
+# The dbt groups whose tables are published: the core dimensions and facts, and the marts.
+PUBLISHED_GROUPS = ("core", "marts")
 
 
 def check_label(key: dg.AssetCheckKey) -> str:
@@ -55,11 +55,11 @@ def latest_check_results(context: dg.AssetExecutionContext) -> dict[str, dict[st
 
 
 def mart_keys(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
-    """The dbt models of the marts group (dims, facts, marts): what the serving database holds."""
+    """The dbt models of the core and marts groups (dims, facts, marts): what the serving database holds."""
     keys = []
     for a in assets:
         for spec in a.specs:
-            if spec.group_name == MART_GROUP:
+            if spec.group_name in PUBLISHED_GROUPS:
                 keys.append(spec.key)
     return sorted(keys, key=lambda k: k.to_user_string())
 
@@ -73,7 +73,7 @@ def build_publish_asset(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefin
         key=PUBLISH_KEY,
         group_name="publish",
         deps=upstream,
-        owners=[OWNER],
+        owners=PLATFORM_OWNERS,
         kinds={"duckdb"},
         tags={"layer": "serving"},
         description=(

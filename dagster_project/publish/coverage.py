@@ -20,8 +20,9 @@ from functools import cache
 
 import duckdb
 
-from dagster_project.config import DBT_PROJECT_DIR
+from dagster_project.config import DBT_TARGET_DIR
 from dagster_project.ingest.feeds import FEEDS
+from dagster_project.sql import table_exists
 
 FEED_COVERAGE_SQL = """
 CREATE OR REPLACE TABLE main.feed_coverage AS
@@ -52,7 +53,7 @@ def lineage_feeds() -> dict[str, tuple[str, ...]]:
     """model name -> the raw feeds it is made of: those of the fct_ models it is built from (the dbt
     manifest's sources, transitively), or all its sources where no fact lies between (the dims)."""
     try:
-        manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((DBT_TARGET_DIR / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     nodes = manifest.get("nodes", {})
@@ -98,10 +99,7 @@ def lineage_feeds() -> dict[str, tuple[str, ...]]:
 
 def write_coverage(con: duckdb.DuckDBPyConnection, row_counts: dict[str, int]) -> dict[str, str]:
     """Write both tables into the new serving file (the warehouse attached as `wh`); mart -> status."""
-    has_log = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = 'raw' "
-        "AND table_name = 'ingest_log'"
-    ).fetchone()[0]
+    has_log = table_exists(con, "raw", "ingest_log", catalog="wh")
     sql = FEED_COVERAGE_SQL if has_log else FEED_COVERAGE_SQL.replace(  # a warehouse that never loaded a feed
         "FROM wh.raw.ingest_log",
         "FROM (SELECT NULL::VARCHAR AS feed, NULL::DATE AS partition_date, NULL::VARCHAR AS source_file, "

@@ -42,6 +42,7 @@ from typing import Any
 import duckdb
 
 from dagster_project.errors import UserError
+from dagster_project.sql import ident, literal, table_exists
 
 PUBLISH_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS main.publish_log (
@@ -103,13 +104,13 @@ def _pii_values_sql(dev_ipad: str, dev_opad: str) -> str:
         "in clear": "v",
         "as an unkeyed SHA-256": f"sha256(v), sha256({norm})",
         "as an unkeyed MD5": f"md5(v), md5({norm})",
-        "as a SHA-256 under the old development salt": f"sha256({_q(OLD_DEV_SALT + '|')} || {norm})",
+        "as a SHA-256 under the old development salt": f"sha256({literal(OLD_DEV_SALT + '|')} || {norm})",
         "as a pseudonym under the public development key": (
-            f"sha256(unhex({_q(dev_opad)}) || unhex(sha256(unhex({_q(dev_ipad)}) || encode({norm}))))"
+            f"sha256(unhex({literal(dev_opad)}) || unhex(sha256(unhex({literal(dev_ipad)}) || encode({norm}))))"
         ),
     }
     selects = " UNION ALL ".join(
-        f"SELECT {_q(form)} AS form, unnest([{exprs}]) AS h FROM fields" for form, exprs in forms.items()
+        f"SELECT {literal(form)} AS form, unnest([{exprs}]) AS h FROM fields" for form, exprs in forms.items()
     )
     return (
         f"WITH fields AS (SELECT DISTINCT v FROM (SELECT {_PII_FIELDS} AS v FROM wh.raw.customers) "
@@ -127,14 +128,6 @@ class PublishReport:
     checks: dict[str, Any] = field(default_factory=dict)
     # table -> "kept", "replaced" or "months YYYY-MM, ...": what this build wrote of it
     changes: dict[str, str] = field(default_factory=dict)
-
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _fsync(path: Path) -> None:
@@ -170,7 +163,7 @@ def warehouse_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts", catal
 
 def month_of(date_column: str) -> str:
     """SQL for the fingerprint unit of a row: the YYYY-MM of `date_column`, NULL_MONTH when it is NULL."""
-    return f"coalesce(strftime({_ident(date_column)}, '%Y-%m'), {_q(NULL_MONTH)})"
+    return f"coalesce(strftime({ident(date_column)}, '%Y-%m'), {literal(NULL_MONTH)})"
 
 
 def fingerprints(
@@ -243,14 +236,14 @@ class _Plan:
 
 
 def _plan(con: duckdb.DuckDBPyConnection, table: str, present: bool) -> _Plan:
-    source_columns = columns_of(con, f"wh.marts.{_ident(table)}")
+    source_columns = columns_of(con, f"wh.marts.{ident(table)}")
     # The fact's month column (FACT_MONTH_COLUMN) when the warehouse table has it as a DATE.
     date_column = FACT_MONTH_COLUMN.get(table)
     date_column = date_column if (date_column, "DATE") in source_columns else None
-    if not present or columns_of(con, f"main.{_ident(table)}") != source_columns:
+    if not present or columns_of(con, f"main.{ident(table)}") != source_columns:
         return _Plan("all", date_column)
-    wanted = fingerprints(con, f"wh.marts.{_ident(table)}", date_column)
-    have = fingerprints(con, f"main.{_ident(table)}", date_column)
+    wanted = fingerprints(con, f"wh.marts.{ident(table)}", date_column)
+    have = fingerprints(con, f"main.{ident(table)}", date_column)
     changed = sorted(u for u in wanted.keys() | have.keys() if wanted.get(u) != have.get(u))
     if not changed:
         return _Plan("keep", date_column, source=wanted)
@@ -279,10 +272,7 @@ def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
             f"Publishing stopped: {', '.join(named)} looks like personal data and is not on the allow-list of "
             "published personal columns (PERSONAL_COLUMNS_ALLOWED, docs/bi.md)."
         )
-    has_customers = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = 'raw' "
-        "AND table_name = 'customers'"
-    ).fetchone()[0]
+    has_customers = table_exists(con, "raw", "customers", catalog="wh")
     if not has_customers:
         return
     con.execute(f"CREATE TEMP TABLE pii_values AS {_pii_values_sql(*hmac_pads(DEV_KEY.encode()))}")
@@ -290,7 +280,7 @@ def _audit_pii(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
         if data_type != "VARCHAR":
             continue
         hit = con.execute(
-            f"SELECT p.form, count(*) FROM main.{_ident(table)} t JOIN pii_values p ON t.{_ident(column)} = p.v "
+            f"SELECT p.form, count(*) FROM main.{ident(table)} t JOIN pii_values p ON t.{ident(column)} = p.v "
             "GROUP BY p.form ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
         if hit:
@@ -331,8 +321,8 @@ def publish_marts(
         if con is None:
             con = duckdb.connect(str(new), config={**config, "storage_compatibility_version": SERVING_STORAGE_VERSION})
         try:
-            con.execute(f"SET TimeZone = {_q(tz)}")
-            con.execute(f"ATTACH {_q(str(warehouse))} AS wh (READ_ONLY)")
+            con.execute(f"SET TimeZone = {literal(tz)}")
+            con.execute(f"ATTACH {literal(str(warehouse))} AS wh (READ_ONLY)")
             available = warehouse_marts(con)
             wanted = available if tables is None else list(tables)
             missing = [t for t in wanted if t not in available]
@@ -348,22 +338,22 @@ def publish_marts(
             # Drop first and checkpoint, so the copies below reuse the freed blocks of the file.
             for table in sorted(present):
                 if table not in plans or plans[table].how == "all":
-                    con.execute(f"DROP TABLE main.{_ident(table)}")
+                    con.execute(f"DROP TABLE main.{ident(table)}")
             con.execute("CHECKPOINT")
             for table, plan in plans.items():
-                source = f"wh.marts.{_ident(table)}"
+                source = f"wh.marts.{ident(table)}"
                 if plan.how == "all":
-                    con.execute(f"CREATE TABLE main.{_ident(table)} AS SELECT * FROM {source}")
+                    con.execute(f"CREATE TABLE main.{ident(table)} AS SELECT * FROM {source}")
                 elif plan.how == "months":
-                    rows = f"{month_of(plan.date_column)} IN ({', '.join(_q(m) for m in plan.months)})"
-                    con.execute(f"DELETE FROM main.{_ident(table)} WHERE {rows}")
-                    con.execute(f"INSERT INTO main.{_ident(table)} SELECT * FROM {source} WHERE {rows}")
+                    rows = f"{month_of(plan.date_column)} IN ({', '.join(literal(m) for m in plan.months)})"
+                    con.execute(f"DELETE FROM main.{ident(table)} WHERE {rows}")
+                    con.execute(f"INSERT INTO main.{ident(table)} SELECT * FROM {source} WHERE {rows}")
             row_counts: dict[str, int] = {}
             for table, plan in plans.items():
-                source = plan.source or fingerprints(con, f"wh.marts.{_ident(table)}", plan.date_column)
+                source = plan.source or fingerprints(con, f"wh.marts.{ident(table)}", plan.date_column)
                 # A kept table's fingerprints were found equal to the warehouse's in _plan.
                 published = (
-                    source if plan.how == "keep" else fingerprints(con, f"main.{_ident(table)}", plan.date_column)
+                    source if plan.how == "keep" else fingerprints(con, f"main.{ident(table)}", plan.date_column)
                 )
                 copied, expected = (sum(u["rows"] for u in f.values()) for f in (published, source))
                 if copied != expected:
@@ -385,7 +375,7 @@ def publish_marts(
                 previous_log = (database, "publish_log_previous")
             elif serving.exists():
                 try:
-                    con.execute(f"ATTACH {_q(str(serving))} AS prev (READ_ONLY)")
+                    con.execute(f"ATTACH {literal(str(serving))} AS prev (READ_ONLY)")
                 except duckdb.Error as exc:
                     raise UserError(
                         f"Publishing stopped: the serving database {serving} cannot be read to carry over "
@@ -396,7 +386,7 @@ def publish_marts(
             if previous_log is not None:
                 catalog, table = previous_log
                 if table in warehouse_marts(con, "main", catalog):
-                    relation = f"{_ident(catalog)}.main.{_ident(table)}"
+                    relation = f"{ident(catalog)}.main.{ident(table)}"
                     con.execute(f"INSERT INTO main.publish_log BY NAME SELECT * FROM {relation}")
                 if copied_previous:
                     con.execute("DROP TABLE IF EXISTS main.publish_log_previous")
@@ -462,7 +452,7 @@ def read_serving_state(serving: Path) -> dict[str, Any]:
                 "AND table_name NOT IN ('publish_log', 'feed_coverage', 'mart_status') ORDER BY 1"
             ).fetchall()
         ]
-        counts = {t: con.execute(f"SELECT count(*) FROM main.{_ident(t)}").fetchone()[0] for t in tables}
+        counts = {t: con.execute(f"SELECT count(*) FROM main.{ident(t)}").fetchone()[0] for t in tables}
         build = con.execute(
             "SELECT build_id, row_counts FROM main.publish_log ORDER BY published_at DESC LIMIT 1"
         ).fetchone()

@@ -34,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.quality.suites import BatchSpec, Suite
+from dagster_project.sql import ident
 
 ROWS_PER_FRAME = 200_000
 
@@ -58,12 +59,8 @@ class Frame:
         return f"{self.days[0]}..{self.days[-1]}"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _table_ref(table: str) -> str:
-    return ".".join(_ident(part) for part in table.split("."))
+    return ".".join(ident(part) for part in table.split("."))
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -111,7 +108,7 @@ def _rows_frames(
         wanted.append(batch.per_day)
     # A column the table lacks is left out: the expectation on it then fails and says so.
     columns = [c for c in dict.fromkeys(wanted) if c in present]
-    select = ", ".join(_ident(c) for c in columns) or "NULL AS no_columns"
+    select = ", ".join(ident(c) for c in columns) or "NULL AS no_columns"
     table = _table_ref(batch.table)
     if not present:
         yield Frame(batch, pd.DataFrame(), tuple(days) if batch.per_day else ())
@@ -126,7 +123,7 @@ def _rows_frames(
         # A large mart in frames of at most ROWS_PER_FRAME rows of whole split_by values (a month of
         # the RFM history is a block of customers), so memory stays flat however long the history;
         # expectations on rows, or on keys that contain split_by, are exact frame by frame.
-        split = _ident(batch.split_by)
+        split = ident(batch.split_by)
         count_sql = f"SELECT {split}, count(*) FROM {table}{where} GROUP BY ALL ORDER BY 1"
         counts = con.execute(count_sql, _params(count_sql, values)).fetchall()
         for group in _value_groups(counts, ROWS_PER_FRAME):
@@ -136,7 +133,7 @@ def _rows_frames(
             part = f"{batch.split_by} {group[0]}" + (f"..{group[-1]}" if len(group) > 1 else "")
             yield Frame(batch, df, part=part)
         return
-    day_col = _ident(batch.per_day)
+    day_col = ident(batch.per_day)
     counts = dict(
         con.execute(
             f"SELECT {day_col}, count(*) FROM {table} WHERE {day_col} BETWEEN ? AND ? GROUP BY ALL",
@@ -257,7 +254,7 @@ def volume_sql(feed: str, newest: str | None) -> str:
     if not newest:
         return VOLUME_SQL.format(newest_ctes="", newest_columns="", newest_join="")
     return VOLUME_SQL.format(
-        newest_ctes=NEWEST_CTES.format(col=_ident(newest), feed=_ident(feed)),
+        newest_ctes=NEWEST_CTES.format(col=ident(newest), feed=ident(feed)),
         newest_columns=NEWEST_COLUMNS,
         newest_join=" LEFT JOIN newest n USING (day)",
     )
@@ -301,7 +298,7 @@ def frames(
         )
     elif batch.kind == "schema_drift":
         yield _sql_frame(
-            con, batch, SCHEMA_DRIFT_SQL.format(feed=_ident(batch.feed)), days, feed=batch.feed,
+            con, batch, SCHEMA_DRIFT_SQL.format(feed=ident(batch.feed)), days, feed=batch.feed,
             min_quarantined_rows=batch.min_quarantined_rows,
         )
     else:

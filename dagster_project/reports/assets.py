@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.config import load_settings
+from dagster_project.config import PLATFORM_OWNERS, load_settings
 from dagster_project.errors import UserError
-from dagster_project.publish.assets import OWNER, PUBLISH_KEY
+from dagster_project.publish.assets import PUBLISH_KEY
 
 REPORTS_KEY = dg.AssetKey(["reports", "monthly_reports"])
 REPORTS_JOB = "salesmp_reports"
@@ -37,7 +37,7 @@ def report_paths(site: Path, month: date) -> list[Path]:
     group_name="reports",
     deps=[PUBLISH_KEY],
     partitions_def=monthly_partitions,
-    owners=[OWNER],
+    owners=PLATFORM_OWNERS,
     kinds={"plotly", "html"},
     tags={"layer": "reports"},
     description=(

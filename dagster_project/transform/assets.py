@@ -6,12 +6,11 @@ prepare_if_dev); loading the definitions never parses the dbt project.
 
 import contextlib
 import json
-import os
 import shutil
 import sys
 import time
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +19,26 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project import pii_key
-from dagster_project.config import DBT_PROJECT_DIR, load_settings
+from dagster_project.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, load_settings
 from dagster_project.errors import UserError
 from dagster_project.partitions import run_days
+from dagster_project.sql import table_exists
+from dagster_project.transform.dbt_vars import dbt_vars
 
-OWNER = "team:data-platform"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
 dbt_project.prepare_if_dev()
 
 if not dbt_project.manifest_path.exists():
     raise UserError(
         f"The dbt manifest {dbt_project.manifest_path} is missing; run `make install` or "
-        "`cd dbt && dbt parse --profiles-dir .` first."
+        "`dbt parse --profiles-dir dbt` (from the repository root) first."
     )
 
 # Every dbt invocation writes its artifacts into target/salesmp_dbt-<id> (~17 MB): the newest few are kept
 # for debugging a recent run, the older ones are removed after each invocation.
 KEEP_TARGET_RUNS = 5
 
-LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
+LAYER_GROUPS = {"staging": "staging", "core": "core", "intermediate": "intermediate", "marts": "marts"}
 
 
 class SalesmpDbtTranslator(DagsterDbtTranslator):
@@ -56,8 +55,9 @@ class SalesmpDbtTranslator(DagsterDbtTranslator):
         else:
             folder = (props.get("fqn") or ["", "other"])[1]
             group = LAYER_GROUPS.get(folder, "marts")
+        # Owners come from the dbt meta (dbt_project.yml), which the base translator reads.
         return base.replace_attributes(key=dg.AssetKey([props["name"]]), group_name=group).merge_attributes(
-            owners=[OWNER], kinds={"dbt", "duckdb"}, tags={"layer": group}
+            kinds={"dbt", "duckdb"}, tags={"layer": group}
         )
 
 
@@ -65,7 +65,8 @@ translator = SalesmpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_a
 
 
 def dbt_env() -> dict[str, str]:
-    """dbt runs from dbt/; hand it the same absolute paths and time zone as the Dagster process."""
+    """The environment of a dbt subprocess started by hand (`dbt docs generate`): the same absolute
+    paths and time zone as the Dagster process. The dbt assets pass the same as vars (dbt_vars.py)."""
     settings = load_settings()
     return {
         "SALESMP_WAREHOUSE": str(settings.warehouse),
@@ -83,10 +84,9 @@ def latest_loaded_day(settings) -> date | None:
         return None
     con = connect_duckdb(settings.warehouse, tz=settings.tz, memory_limit="256MB", threads=1, read_only=True)
     try:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'ingest_log'"
-        ).fetchone()[0]
-        return con.execute("SELECT max(partition_date) FROM raw.ingest_log").fetchone()[0] if exists else None
+        if not table_exists(con, "raw", "ingest_log"):
+            return None
+        return con.execute("SELECT max(partition_date) FROM raw.ingest_log").fetchone()[0]
     finally:
         con.close()
 
@@ -105,20 +105,14 @@ def salesmp_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     tags (a model materialized on its own) reads every arrival.
     """
     days = run_days(context.run.tags)
-    args = ["build", "--exclude-resource-type", "unit_test"]
     settings = load_settings()
     pii_key.preflight(settings.warehouse, tz=settings.tz)  # one sentence, before dbt, on a refused key
-    if days:
-        # A rerun of old days rebuilds from its first day up to the latest day loaded, not to its own
-        # last day: the facts then hold every later day again and the marts stay as of D, the latest
-        # arrival (a window ending before D would rewind them and delete later month snapshots).
-        last = max(days[-1], latest_loaded_day(settings) or days[-1])
-        window = {"min_date": days[0].isoformat(), "max_date": (last + timedelta(days=1)).isoformat()}
-        args += ["--vars", json.dumps(window)]  # max_date is exclusive
-        if last > days[-1]:
-            context.log.info(f"Window extended to {last}, the latest day loaded, so the marts stay as of it.")
-    os.environ.update(dbt_env())
+    latest = latest_loaded_day(settings) if days else None
+    run_vars = dbt_vars(settings, days, latest)
+    if latest and days and latest > max(days):
+        context.log.info(f"Window extended to {latest}, the latest day loaded, so the marts stay as of it.")
     # Unit tests check formulas on fixed rows, not data: `make test` runs them, daily runs skip them.
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(run_vars)]
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()
@@ -191,6 +185,6 @@ def prune_target_runs(target: Path, keep: int = KEEP_TARGET_RUNS, min_age_second
 _venv_dbt = Path(sys.executable).parent / "dbt"
 dbt_resource = DbtCliResource(
     project_dir=dbt_project,
-    profiles_dir=str(DBT_PROJECT_DIR),
+    profiles_dir=str(DBT_PROFILES_DIR),
     dbt_executable=str(_venv_dbt) if _venv_dbt.exists() else "dbt",
 )

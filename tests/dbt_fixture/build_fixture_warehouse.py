@@ -1,7 +1,7 @@
 """Build a tiny raw warehouse for running the dbt project end to end by hand.
 
     python tests/dbt_fixture/build_fixture_warehouse.py /tmp/salesmp_fixture.duckdb
-    cd dbt && SALESMP_WAREHOUSE=/tmp/salesmp_fixture.duckdb dbt build --profiles-dir .
+    SALESMP_WAREHOUSE=/tmp/salesmp_fixture.duckdb dbt build --profiles-dir dbt   # from the repository root
 
 The raw schema comes from the feed contract (dagster_project.ingest.feeds.raw_schema_ddl); the rows
 are a handful per feed over five partitions (2025-01-31 .. 2025-03-02, D = 2025-03-02) with the edge

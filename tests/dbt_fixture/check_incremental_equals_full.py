@@ -22,15 +22,15 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_fixture_warehouse import PARTITIONS, build  # noqa: E402
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+ROOT = Path(__file__).resolve().parents[2]  # the dbt project (dbt_project.yml)
 
 
 def dbt(warehouse: Path, *args: str) -> float:
-    # dbt's artifacts beside the warehouse: dbt/target holds the manifest other processes load.
+    # dbt's artifacts beside the warehouse: target/ holds the manifest other processes load.
     env = {**os.environ, "SALESMP_WAREHOUSE": str(warehouse), "DBT_TARGET_PATH": str(warehouse.parent / "dbt_target"),
            "DBT_LOG_PATH": str(warehouse.parent / "dbt_target")}
     started = time.perf_counter()
-    subprocess.run(["dbt", *args, "--profiles-dir", "."], cwd=DBT_DIR, env=env, check=True,
+    subprocess.run(["dbt", *args, "--profiles-dir", "dbt"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 

@@ -300,12 +300,12 @@ def test_a_full_disk_fails_the_run_with_its_cause_and_a_rerun_converges(fault_ba
 
 
 def test_dbt_target_run_folders_are_pruned_after_runs(fault_baseline):
-    """After the runs above (and every other run of the session), dbt/target holds at most the newest few."""
-    from dagster_project.config import DBT_PROJECT_DIR
+    """After the runs above (and every other run of the session), target/ holds at most the newest few."""
+    from dagster_project.config import DBT_TARGET_DIR
     from dagster_project.transform.assets import KEEP_TARGET_RUNS
 
     runs = sorted(
-        (p.stat().st_mtime for p in (DBT_PROJECT_DIR / "target").glob("salesmp_dbt-*") if p.is_dir()), reverse=True
+        (p.stat().st_mtime for p in (DBT_TARGET_DIR).glob("salesmp_dbt-*") if p.is_dir()), reverse=True
     )
     assert runs, "no dbt run folder at all"
     # Beyond the newest few, only folders too young to prune when the last run pruned (another test
