@@ -74,7 +74,7 @@ def compare(frame: pd.DataFrame, expected: pd.DataFrame, keys: list[str], column
         key = key[0] if len(key) == 1 else key
         for want_col, metric in columns.items():
             value = got.at[key, metric] if key in got.index else None
-            if value is None and metric in zero_when_missing:
+            if (value is None or pd.isna(value)) and metric in zero_when_missing:
                 value = 0
             assert_close(_num(pd.Series([value])).iloc[0], row[want_col], f"{metric} at {key}",
                          tolerances.get(metric, 0.0))
@@ -99,7 +99,10 @@ def test_channel_by_month_equals_the_channel_marts(layer):
     ], ["channel", "metric_time__month"])
     frame["month"] = _month(frame["metric_time__month"])
     frame = frame.rename(columns={"channel": "channel_id"})
-    assert frame["channel_id"].notna().all()
+    # complaint tickets without a channel form rows of their own (channel NULL), with no other figure
+    no_channel = frame[frame["channel_id"].isna()]
+    assert (_num(no_channel["revenue"]) == 0).all() and (_num(no_channel["spend"]) == 0).all()
+    frame = frame[frame["channel_id"].notna()]
 
     health = m["mart_channel_health"].assign(month=lambda d: _month(d["month"]))
     health["cac_clv_ratio"] = [
@@ -163,7 +166,7 @@ def test_all_and_tier_by_month_equal_the_marts(layer):
     }), include_groups=False).reset_index()
     n += compare(all_months, churn_all, ["month"], {"warned": "churn_warned_customers", "at_risk": "revenue_at_risk"},
                  zero_when_missing=("churn_warned_customers", "revenue_at_risk"))
-    # money stays exact: the sum of DECIMAL spend comes back to the cent, as text
+    # money stays exact: the DECIMAL sum reads back to the cent (mf prints it as a float)
     if len(warned):
         got = all_months.set_index("month").at[churn_all["month"].iloc[0], "revenue_at_risk"]
         assert Decimal(got) == churn_all["at_risk"].iloc[0]
@@ -175,7 +178,11 @@ def test_all_and_tier_by_month_equal_the_marts(layer):
     tier_nps = m["mart_nps"].query("grain == 'tier'").assign(month=lambda d: _month(d["month"]))
     n += compare(tiers, tier_nps, ["customer_tier", "month"],
                  {"responses": "nps_responses", "nps": "nps", "csat": "csat"})
-    tier_churn = warned.groupby(["customer_tier", "month"]).size().rename("warned").reset_index()
+    # the layer's tier is mart_customer_tiers' ('potential' outside the customer master), as mart_nps reads it
+    layer_tiers = m["mart_customer_tiers"][["customer_id", "customer_tier"]]
+    tier_churn = (warned.drop(columns="customer_tier").merge(layer_tiers, on="customer_id", how="left")
+                  .fillna({"customer_tier": "potential"}).groupby(["customer_tier", "month"]).size()
+                  .rename("warned").reset_index())
     n += compare(tiers, tier_churn, ["customer_tier", "month"], {"warned": "churn_warned_customers"})
     assert n > 30 and len(tier_nps) and len(referral)
 
@@ -252,7 +259,7 @@ def test_channel_type_by_quarter_equals_pandas_from_the_facts(layer):
         row = got.loc[key]
         revenue, spend = e.get("revenue", Decimal(0)), e.get("spend", Decimal(0))
         orders, visits, new = e.get("orders", 0), e.get("visits", 0), e.get("new_customers", 0)
-        if "revenue" in e:  # sums of money to the cent, as DECIMAL text
+        if "revenue" in e:  # DECIMAL sums; mf prints them as floats, which still read back to the cent
             assert Decimal(row["revenue"]) == revenue, key
             assert int(row["orders"]) == orders and int(row["buyers"]) == e["buyers"], key
             assert_close(_num(pd.Series([row["average_order_value"]]))[0], float(revenue) / orders, f"aov {key}")
@@ -263,10 +270,6 @@ def test_channel_type_by_quarter_equals_pandas_from_the_facts(layer):
         for metric, num, den in (("cac", spend, new), ("roi", revenue, spend), ("visit_to_order_rate", orders, visits),
                                  ("inquiry_rate", e.get("inquiries", 0), visits)):
             want = float(num) / float(den) if den else None
-            if metric in ("roi", "visit_to_order_rate", "inquiry_rate") and "spend" not in e:
-                want = None  # no activity rows: no denominator row for this grain
-            if metric == "cac" and "spend" not in e:
-                want = None
             assert_close(_num(pd.Series([row[metric]]))[0], want, f"{metric} {key}")
         if "leads" in e:
             assert_close(_num(pd.Series([row["lead_win_rate"]]))[0], e["lead_win_rate"], f"win {key}")
