@@ -276,3 +276,48 @@ def test_channel_type_by_quarter_equals_pandas_from_the_facts(layer):
             assert_close(_num(pd.Series([row["sales_cycle_days_median"]]))[0], e["cycle"], f"cycle {key}")
         if "channel_nps" in e:
             assert_close(_num(pd.Series([row["channel_nps"]]))[0], e["channel_nps"], f"nps {key}")
+
+
+def test_a_publish_while_a_query_runs(built_pipeline, tmp_path):
+    """A query opens the serving file read-only and holds no lock a publish needs: a publish that
+    renames a new build over the file while the query's process runs (parsing, connecting, querying)
+    succeeds, the query succeeds, and the next query reads the new build."""
+    import shutil
+    import subprocess
+    import threading
+
+    from dagster_project.publish.serving import publish_marts
+    from tests.conftest import SALESMP
+
+    env = dict(built_pipeline["env"])
+    serving = tmp_path / "serving.duckdb"  # a copy: the shared build's serving file stays as it is
+    shutil.copyfile(env["SALESMP_SERVING"], serving)
+    env["SALESMP_SERVING"] = str(serving)
+    query = subprocess.Popen(
+        [SALESMP, "metrics", "query", "--metrics", "revenue,cac,nps", "--group-by", "metric_time__month",
+         "--csv", str(tmp_path / "during.csv"), "--quiet"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    published = {}
+
+    def publish() -> None:
+        published["report"] = publish_marts(
+            warehouse=Path(built_pipeline["env"]["SALESMP_WAREHOUSE"]), serving=serving, build_id="during-a-query",
+            partition_first=None, partition_last=None, check_results={})
+        published["query_still_running"] = query.poll() is None
+
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    out, _ = query.communicate(timeout=600)
+    publisher.join(timeout=600)
+    assert query.returncode == 0, out[-3000:]
+    assert "report" in published and published["query_still_running"]
+    during = pd.read_csv(tmp_path / "during.csv", dtype=str)
+    after = run_salesmp(["metrics", "query", "--metrics", "revenue,cac,nps", "--group-by", "metric_time__month",
+                         "--csv", str(tmp_path / "after.csv"), "--quiet"], env, timeout=600)
+    assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-3000:]
+    pd.testing.assert_frame_equal(during.sort_values("metric_time__month").reset_index(drop=True),
+                                  pd.read_csv(tmp_path / "after.csv", dtype=str)
+                                  .sort_values("metric_time__month").reset_index(drop=True))
+    con = duckdb.connect(str(serving), read_only=True)
+    assert con.execute("select count(*) from publish_log where build_id = 'during-a-query'").fetchone()[0] == 1
+    con.close()
