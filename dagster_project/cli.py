@@ -371,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     accd = sub.add_parser("accepted", help="list the accepted exceptions")
     accd.set_defaults(func=cmd_accepted)
+
+    from dagster_project.metrics_cli import add_metrics_parser
+
+    add_metrics_parser(sub)
     return parser
 
 
