@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_project.bi.assets import bi_assets
 from dagster_project.config import load_settings
 from dagster_project.docs_site.assets import docs_assets
+from dagster_project.freshness import PUBLISH_ASSET, delivery_specs, freshness_windows
 from dagster_project.ingest.assets import raw_assets, raw_bookkeeping_specs
 from dagster_project.ingest.sensors import build_automation
 from dagster_project.publish.assets import build_publish_asset
@@ -16,6 +17,8 @@ from dagster_project.resources import DuckDBWarehouse
 from dagster_project.transform.assets import dbt_resource, salesmp_dbt_assets
 
 settings = load_settings()
+# When each feed and the published marts count as late (seeds/feed_freshness.csv, SALESMP_FRESHNESS).
+freshness = freshness_windows()
 
 # One job over every daily asset (the monthly reports have their own job). In-process execution:
 # DuckDB allows one writing process per file, so the steps of a run must not run in parallel processes.
@@ -32,9 +35,13 @@ built_assets = [*raw_assets, salesmp_dbt_assets]
 
 defs = dg.Definitions(
     assets=[
+        *delivery_specs(freshness),
         *built_assets,
         *raw_bookkeeping_specs,
-        build_publish_asset(built_assets),
+        *dg.map_asset_specs(
+            lambda spec: dg.apply_freshness_policy(spec, freshness[PUBLISH_ASSET].policy()),
+            [build_publish_asset(built_assets)],
+        ),
         *docs_assets,
         *bi_assets,
         *report_assets,

@@ -30,6 +30,9 @@ def _snapshot() -> dict:
             "deps": sorted(d.asset_key.to_user_string() for d in spec.deps),
             "partitioned": spec.partitions_def is not None,
         }
+        policy = spec.freshness_policy  # seeds/feed_freshness.csv with SALESMP_FRESHNESS unset
+        if policy is not None:
+            out[key]["late_after_hours"] = policy.fail_window.to_timedelta().total_seconds() / 3600
     return out
 
 
@@ -47,7 +50,7 @@ def test_every_asset_has_description_owner_and_kind():
         assert spec.owners, f"{key} has no owner"
         assert spec.kinds, f"{key} has no kind tag"
         assert spec.group_name in {
-            "raw", "staging", "core", "intermediate", "marts", "seeds", "publish", "docs", "bi", "reports"
+            "landing", "raw", "staging", "core", "intermediate", "marts", "seeds", "publish", "docs", "bi", "reports"
         }, key
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.config import PLATFORM_OWNERS, load_settings
+from dagster_project.freshness import delivery_materialization, files_loaded_before, landing_key, new_deliveries
 from dagster_project.ingest.feeds import FEEDS, REASON_CODES, Feed
 from dagster_project.ingest.landing_readiness import not_ready_sentence
 from dagster_project.ingest.loader import PartitionResult, ensure_raw_schema, ingest_days
@@ -37,6 +38,7 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
         key_prefix=["raw"],
         group_name="raw",
         partitions_def=daily_partitions,
+        deps=[landing_key(feed.name)],
         backfill_policy=dg.BackfillPolicy.single_run(),
         owners=PLATFORM_OWNERS,
         kinds={"duckdb", "python"},
@@ -59,10 +61,12 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
     def _raw_feed(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         settings = load_settings()
         ingested_at = datetime.now(UTC)
+        days = days_in(context)
         with warehouse.connect() as con:
             ensure_raw_schema(con)
+            loaded_before = files_loaded_before(con, feed.name, days)
             results = ingest_days(
-                con, settings.landing, feed.name, days_in(context), ingested_at,
+                con, settings.landing, feed.name, days, ingested_at,
                 settle_seconds=settings.landing_settle_seconds, wait_seconds=settings.landing_wait_seconds,
             )
             checkpoint(con, Path(warehouse.path))  # a full disk fails this step, not a later one
@@ -107,6 +111,11 @@ def build_raw_asset(feed: Feed) -> dg.AssetsDefinition:
         )
         if not_ready:
             context.log.warning(not_ready_sentence(f"raw/{feed.name}", not_ready))
+        # landing/<feed> records a real delivery only: its freshness policy says when the feed is late.
+        delivered = new_deliveries(settings.landing, results, loaded_before)
+        metadata["files_delivered"] = len(delivered)
+        if delivered:
+            context.log_event(delivery_materialization(feed.name, delivered))
         return dg.MaterializeResult(metadata=metadata, check_results=[ready])
 
     return _raw_feed
