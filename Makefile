@@ -82,6 +82,7 @@ demo: $(VENV)/.installed dbt/target/manifest.json
 	@echo "Monthly reports: $(SALESMP_SITE)/reports/YYYY-MM/channel_efficiency.html and customer_value.html (Chinese; .en.html in English)"
 	@echo
 	@echo "Open the Dagster UI with: make ui   (then http://127.0.0.1:3000)"
+	@echo "Open Superset (Channel health dashboard) with: make superset-ui   (then http://127.0.0.1:8088, admin / admin)"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check dagster_project tests benchmarks

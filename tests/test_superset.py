@@ -299,8 +299,10 @@ def test_dashboard_screenshot_in_headless_chromium(superset):
         time.sleep(2)  # echarts animations
         text = driver.find_element(By.TAG_NAME, "body").text
         path = save_screenshot(driver, "superset_channel_health.png")
-        errors = [e for e in console_errors(driver) if "favicon" not in e]
+        # The page asks the internet for a font and a telemetry pixel (built into Superset's frontend); the
+        # tests run offline, so those two fail to load and are no finding.
+        errors = [e for e in console_errors(driver) if not any(h in e for h in ("scarf.sh", "fonts.g", "favicon"))]
     assert path.stat().st_size > 20_000
     for title in CHARTS:
         assert title in text
-    assert "Error" not in text and "error" not in " ".join(errors).lower(), errors
+    assert "Error" not in text and errors == [], errors

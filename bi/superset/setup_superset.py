@@ -107,6 +107,7 @@ def main() -> None:
     with app.app_context():
         from superset import db, security_manager
         from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
+        from superset.commands.database.importers.dispatcher import ImportDatabasesCommand
         from superset.commands.dataset.importers.dispatcher import ImportDatasetsCommand
         from superset.models.slice import Slice
 
@@ -117,6 +118,10 @@ def main() -> None:
             meta = {"version": "1.0.0", "type": kind, "timestamp": "2026-01-01T00:00:00+00:00"}
             return {"metadata.yaml": yaml.safe_dump(meta)} | {k: yaml.safe_dump(v) for k, v in configs.items()}
 
+        # The database first, on its own: the dataset and dashboard imports never overwrite a
+        # database that exists, so its URI (SALESMP_SERVING) would stay the first import's.
+        database = {k: v for k, v in sources.items() if k.startswith("databases/")}
+        ImportDatabasesCommand(contents("Database", database), overwrite=True).run()
         ImportDatasetsCommand(contents("SqlaTable", sources), overwrite=True).run()
         ImportDashboardsCommand(contents("Dashboard", sources | views), overwrite=True).run()
         for chart_uuid, query in queries.items():

@@ -33,8 +33,6 @@ WTF_CSRF_ENABLED = False
 TALISMAN_ENABLED = False
 SESSION_COOKIE_SECURE = False
 SESSION_COOKIE_SAMESITE = "Lax"
-# Nothing leaves the machine: no telemetry, no map tiles.
-SCARF_ANALYTICS = False
 FEATURE_FLAGS = {"DASHBOARD_RBAC": False}
 # SQL Lab may not write: the serving database is registered without DML, and opened read-only anyway.
 PREVENT_UNSAFE_DB_CONNECTIONS = True
