@@ -252,28 +252,25 @@ def test_serving_database_is_registered_read_only_with_a_dataset_per_mart(supers
     run = session.post(f"{url}/api/v1/sqllab/execute/", json={
         "database_id": database["id"], "sql": "CREATE TABLE scratch AS SELECT 1 AS x", "runAsync": False,
         "schema": "main"}, timeout=60)
-    assert run.status_code >= 400, run.text
-    datasets = session.get(
-        f"{url}/api/v1/dataset/?q=(page_size:100)", timeout=30
-    ).json()["result"]
-    names = {d["table_name"] for d in datasets}
+    assert run.status_code >= 400 or run.json().get("status") == "failed", run.text
+    datasets = {d["table_name"]: d["id"] for d in session.get(
+        f"{url}/api/v1/dataset/?q=(page_size:100)", timeout=30).json()["result"]}
     con = duckdb.connect(superset["env"]["SALESMP_SERVING"], read_only=True)
     try:
-        tables = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-        columns = {(t, c, ty) for t, c, ty in con.execute(
+        columns = con.execute(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main'").fetchall()}
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()
     finally:
         con.close()
-    marts = {t for t in tables if t.startswith(("mart_", "dim_", "fct_"))}
-    assert marts and marts <= names and "publish_log" in names
-    # The datasets' columns (from the dbt contracts) are the serving tables' columns and types.
-    for d in datasets:
-        if d["table_name"] in marts:
-            got = session.get(f"{url}/api/v1/dataset/{d['id']}", timeout=30).json()["result"]["columns"]
-            assert {(d["table_name"], c["column_name"], c["type"]) for c in got} == {
-                x for x in columns if x[0] == d["table_name"]}, d["table_name"]
+    tables = {t for t, _, _ in columns}
+    assert {"mart_channel_health", "dim_customers", "fct_orders", "publish_log", "mart_status"} <= tables
+    # Every serving table has a dataset whose columns and types are the table's (the marts' from the
+    # dbt contracts, the publish step's tables from their files in bi/superset/assets/datasets/).
+    assert tables <= set(datasets), tables - set(datasets)
+    for table in sorted(tables):
+        got = session.get(f"{url}/api/v1/dataset/{datasets[table]}", timeout=30).json()["result"]["columns"]
+        assert sorted((c["column_name"], c["type"]) for c in got) == sorted(
+            (c, ty) for t, c, ty in columns if t == table), table
 
 
 def test_dashboard_screenshot_in_headless_chromium(superset):
