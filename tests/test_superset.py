@@ -89,7 +89,8 @@ def superset(built_pipeline, tmp_path_factory):
         deadline = time.monotonic() + 180
         while True:
             assert server.poll() is None, f"Superset stopped: {log.read_text()[-3000:]}"
-            with contextlib.suppress(requests.ConnectionError):
+            # gunicorn accepts connections before its worker has loaded Superset: wait through those
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
                 if requests.get(f"{url}/health", timeout=5).text == "OK":
                     break
             assert time.monotonic() < deadline, f"Superset did not answer in 180 s: {log.read_text()[-3000:]}"
@@ -144,9 +145,10 @@ def _expected(serving: Path) -> dict[str, object]:
     """Each chart's figures from the marts, read directly (pandas) and computed from the chart's definition."""
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        health = con.sql("SELECT * FROM mart_channel_health").df()
-        funnel = con.sql("SELECT * FROM mart_channel_funnel").df()
-        log = con.sql("SELECT build_id, published_at FROM publish_log").df()
+        # through Arrow, so DECIMAL columns arrive as exact Decimal values (not floats)
+        health = con.sql("SELECT * FROM mart_channel_health").to_arrow_table().to_pandas()
+        funnel = con.sql("SELECT * FROM mart_channel_funnel").to_arrow_table().to_pandas()
+        log = con.sql("SELECT build_id, published_at FROM publish_log").to_arrow_table().to_pandas()
     finally:
         con.close()
     latest = health[health["month"] == health["month"].max()].sort_values("channel_id")
@@ -155,7 +157,7 @@ def _expected(serving: Path) -> dict[str, object]:
     return {
         # per channel: CAC and CLV of the newest month, exact DECIMAL(18,2) in the mart
         "CAC against CLV": [
-            (r.channel_id, _cents(r.cac) if pd.notna(r.cac) else None, _cents(r.clv) if pd.notna(r.clv) else None)
+            (r.channel_id, None if pd.isna(r.cac) else r.cac, None if pd.isna(r.clv) else r.clv)
             for r in latest.itertuples()
         ],
         # channels by ROI, highest first (ties by channel, the order is checked on the values)

@@ -106,6 +106,7 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         from superset import db, security_manager
+        from superset.commands.chart.importers.dispatcher import ImportChartsCommand
         from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
         from superset.commands.database.importers.dispatcher import ImportDatabasesCommand
         from superset.commands.dataset.importers.dispatcher import ImportDatasetsCommand
@@ -118,11 +119,14 @@ def main() -> None:
             meta = {"version": "1.0.0", "type": kind, "timestamp": "2026-01-01T00:00:00+00:00"}
             return {"metadata.yaml": yaml.safe_dump(meta)} | {k: yaml.safe_dump(v) for k, v in configs.items()}
 
-        # The database first, on its own: the dataset and dashboard imports never overwrite a
-        # database that exists, so its URI (SALESMP_SERVING) would stay the first import's.
+        # Each kind with its own command, database first: an import overwrites only the kind it is
+        # for (a dashboard import keeps the charts, datasets and database that exist, so a changed
+        # chart or SALESMP_SERVING would not reach the metadata database).
         database = {k: v for k, v in sources.items() if k.startswith("databases/")}
         ImportDatabasesCommand(contents("Database", database), overwrite=True).run()
         ImportDatasetsCommand(contents("SqlaTable", sources), overwrite=True).run()
+        charts = {k: v for k, v in views.items() if k.startswith("charts/")}
+        ImportChartsCommand(contents("Slice", sources | charts), overwrite=True).run()
         ImportDashboardsCommand(contents("Dashboard", sources | views), overwrite=True).run()
         for chart_uuid, query in queries.items():
             chart = db.session.query(Slice).filter_by(uuid=uuid.UUID(chart_uuid)).one()
