@@ -85,7 +85,7 @@ demo: $(VENV)/.installed dbt/target/manifest.json
 	@echo "Open Superset (Channel health dashboard) with: make superset-ui   (then http://127.0.0.1:8088, admin / admin)"
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check dagster_project tests benchmarks
+	$(BIN)/ruff check dagster_project tests benchmarks bi
 	@if [ -f .sqlfluff ]; then $(BIN)/sqlfluff lint models dbt/macros --processes 2; fi
 
 # Two workers, one test file each at a time (--dist loadfile): a file's module fixtures stay in one
