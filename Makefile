@@ -41,7 +41,7 @@ SUPERSET_VENV := .superset/venv
 export SALESMP_SUPERSET_HOME ?= $(CURDIR)/.superset/home
 SUPERSET_ADMIN_PASSWORD ?= admin
 SUPERSET_RUN := SUPERSET_CONFIG_PATH=$(CURDIR)/bi/superset/superset_config.py FLASK_APP=superset $(CURDIR)/$(SUPERSET_VENV)/bin
-SUPERSET_ASSETS := $(shell find bi/superset models/marts -name '*.yaml' -o -name '_*.yml' -o -name '*.py' 2>/dev/null)
+SUPERSET_ASSETS := $(shell find bi/superset models/core models/marts -name '*.yaml' -o -name '_*.yml' -o -name '*.py' 2>/dev/null)
 
 $(SUPERSET_VENV)/.installed: bi/superset/requirements.txt
 	test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)

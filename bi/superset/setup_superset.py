@@ -6,8 +6,8 @@ Run with Superset's own interpreter (`make superset` does, after `superset db up
 and `superset init`). It imports, overwriting what an earlier import left:
 
 - the serving database, read-only (`access_mode=read_only` in the URI, no DML), at SALESMP_SERVING;
-- a dataset for every table of the dbt marts folder (dims, facts and marts), its columns and types
-  read from the dbt contract (`models/marts/**/_*.yml`), so the datasets follow the models; plus the
+- a dataset for every published dbt model (dims, facts and marts), its columns and types read from
+  the dbt contract (`models/core/` and `models/marts/`, `_*.yml`), so the datasets follow the models; plus the
   hand-written datasets of assets/datasets/ (publish_log and the dashboard's two newest-month views);
 - the charts of assets/charts/ and the "Channel health" dashboard of assets/dashboards/.
 
@@ -29,18 +29,22 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
 ROOT = HERE.parents[1]
-MARTS_CONTRACTS = ROOT / "models" / "marts"
+# The dbt folders whose models are published (dims, facts and marts), and the prefixes of those models.
+PUBLISHED_CONTRACTS = (ROOT / "models" / "core", ROOT / "models" / "marts")
+PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
 DATABASE_UUID = "0b6498c9-5c11-4045-98fe-9887384836a3"
 DATASET_NAMESPACE = uuid.UUID("5f1b4c1e-8a53-4c7e-9d38-53a1e5a1e0a0")
 TEMPORAL = ("date", "timestamp")
 
 
 def mart_datasets() -> dict[str, dict]:
-    """One dataset per model of the marts folder, from its dbt contract (name, data_type, description)."""
+    """One dataset per published model, from its dbt contract (name, data_type, description)."""
     datasets = {}
-    for path in sorted(MARTS_CONTRACTS.rglob("_*.yml")):
+    for path in sorted(p for folder in PUBLISHED_CONTRACTS if folder.is_dir() for p in folder.rglob("_*.yml")):
         for model in yaml.safe_load(path.read_text()).get("models", []):
             name = model["name"]
+            if not name.startswith(PUBLISHED_PREFIXES):
+                continue
             columns = [
                 {
                     "column_name": c["name"],
